@@ -1,0 +1,41 @@
+# Two commands: `make reproduce` (all notebooks, headless) and `make test`.
+# Both create .venv when it is missing. PROFILE=paper DEVICE=cuda runs the paper's protocol on a GPU.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+PROFILE ?= quick
+DEVICE ?= cpu
+ONLY ?=
+OUTPUT ?=
+PYTEST_ARGS ?=
+# this machine's pip config names local indexes that do not exist; drop its warnings about them
+QUIET_PIP := sed '/is ignored: it is neither a file nor a directory/d'
+
+.PHONY: install test reproduce benchmark clean
+
+install: $(VENV)/.installed
+
+# torch goes in first and alone: the local CPU wheel here, the CUDA wheel from PyPI on a GPU
+# machine. constraints.txt pins it, so no later install can replace it.
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0 2>&1 | $(QUIET_PIP)
+	$(PIP) -c constraints.txt -r requirements.txt 2>&1 | $(QUIET_PIP)
+	$(PIP) -c constraints.txt --no-deps -e . 2>&1 | $(QUIET_PIP)
+	$(PY) -c "import companion, torch, torchvision, timm, papermill, bm3d; print('environment ready: torch', torch.__version__)"
+	touch $@
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+reproduce: install
+	$(PY) -m companion reproduce --profile $(PROFILE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(if $(OUTPUT),--output $(OUTPUT))
+
+benchmark: install
+	$(PY) benchmarks/official_weights.py --device $(DEVICE)
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

@@ -1,0 +1,384 @@
+"""Datasets: registry, resolution, loaders, blur kernels, MNIST and training patches.
+
+Each dataset resolves, in this order:
+
+1. a directory the user names (the ``root`` argument, else ``COMPANION_DATA_DIR``), holding
+   ``<root>/<folder>/<files>``;
+2. the per-user cache (``COMPANION_CACHE_DIR``, else the OS cache), ``<cache>/data/<folder>``;
+3. a download from the public source, each file pinned by the sha256 in ``checksums.txt``
+   (skipped when ``COMPANION_OFFLINE=1``);
+4. for images only, an embedded fallback built from images that ship with scikit-image, with a
+   warning: numbers computed on it are not comparable with the papers'.
+
+Sources are the authors' repositories (see ``Dataset.repo`` / ``Dataset.path``); the sha256
+values are those of the files published there.
+"""
+
+import gzip
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import config
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset that is nowhere to be found (and has no fallback)."""
+
+
+class FallbackWarning(UserWarning):
+    """Images come from the embedded scikit-image fallback, not the benchmark set."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One entry of the registry: where the files live and what they are."""
+
+    name: str
+    folder: str
+    repo: str
+    path: str
+    kind: str  # 'gray', 'color', 'kernels' or 'digits'
+    description: str
+    names: tuple = ()
+
+    def url(self, filename: str) -> str:
+        return f"https://raw.githubusercontent.com/{self.repo}/HEAD/{self.path}/{filename}"
+
+
+SET12_NAMES = ("cameraman", "house", "peppers", "starfish", "monarch", "airplane", "parrot",
+               "lena", "barbara", "boat", "man", "couple")
+
+DATASETS = {d.name: d for d in [
+    Dataset("set12", "set12", "cszn/DnCNN", "testsets/Set12", "gray",
+            "Set12: 12 gray test images, 256x256 and 512x512", SET12_NAMES),
+    Dataset("bsd68", "bsd68", "cszn/DnCNN", "testsets/BSD68", "gray",
+            "BSD68: 68 gray natural images, 481x321"),
+    Dataset("cbsd68", "cbsd68", "cszn/FFDNet", "testsets/CBSD68", "color",
+            "CBSD68: the color BSD68"),
+    Dataset("set3c", "set3c", "cszn/DPIR", "testsets/set3c", "color",
+            "set3c: butterfly, leaves, starfish, 256x256 color"),
+    Dataset("kodak24", "kodak24", "cszn/FFDNet", "testsets/Kodak24", "color",
+            "Kodak24: 24 color photographs, 768x512"),
+    Dataset("mcmaster", "mcmaster", "cszn/FFDNet", "testsets/McMaster", "color",
+            "McMaster: 18 color images, 500x500"),
+    Dataset("train400", "train400", "cszn/DnCNN",
+            "TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400", "gray",
+            "Train400: DnCNN's gray training set, 180x180"),
+    Dataset("cbsd432", "cbsd432", "Magauiya/Extended_SURE", "Dataset/CBSD432", "color",
+            "CBSD432: BSDS500 minus CBSD68, color training set"),
+    Dataset("levin09", "kernels", "cszn/DPIR", "kernels", "kernels",
+            "Levin et al. 2009: 8 motion blur kernels, 13-27 px"),
+    Dataset("kernels_12", "kernels", "cszn/DPIR", "kernels", "kernels",
+            "DPIR's 12 kernels, 25x25: 8 motion + 4 Gaussian"),
+    Dataset("mnist", "mnist", "dohe0342/Seq2Seq_mnist", "MNIST_data/MNIST/raw", "digits",
+            "MNIST test split: 10,000 digits 28x28"),
+]}
+
+_KERNEL_FILES = {"levin09": "Levin09.mat", "kernels_12": "kernels_12.mat"}
+
+
+def list_datasets() -> list:
+    """Names of the registered datasets."""
+    return sorted(DATASETS)
+
+
+def dataset(name: str) -> Dataset:
+    """The registry entry ``name``, with a clear error for unknown names."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; registered: {', '.join(list_datasets())}")
+    return DATASETS[name]
+
+
+def checksums() -> dict:
+    """``{'set12/01.png': sha256, ...}`` for every file the registry pins."""
+    text = resources.files("companion").joinpath("checksums.txt").read_text()
+    table = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, path = line.split()
+            table[path.removeprefix("data/").removeprefix("weights/")] = digest
+    return table
+
+
+def manifest(name: str) -> dict:
+    """``{filename: sha256}`` of the files that make up dataset ``name``, sorted by name."""
+    entry = dataset(name)
+    prefix = entry.folder + "/"
+    files = {path[len(prefix):]: digest for path, digest in checksums().items()
+             if path.startswith(prefix) and "/" not in path[len(prefix):]}
+    if entry.kind == "kernels":
+        files = {k: v for k, v in files.items() if k == _KERNEL_FILES[name]}
+    return dict(sorted(files.items()))
+
+
+@dataclass
+class Resolved:
+    """Where a dataset was found: its folder and which source gave it."""
+
+    folder: Path | None
+    source: str  # 'user', 'cache', 'download' or 'fallback'
+
+
+def _complete(folder: Path, files) -> bool:
+    return folder.is_dir() and all((folder / f).is_file() for f in files)
+
+
+def _download(entry: Dataset, files: dict, target: Path) -> None:
+    import pooch
+
+    downloader = pooch.HTTPDownloader(timeout=30, progressbar=False)
+    for filename, digest in files.items():
+        pooch.retrieve(entry.url(filename), known_hash=f"sha256:{digest}", fname=filename,
+                       path=target, downloader=downloader)
+
+
+def resolve(name: str, root: str | Path | None = None) -> Resolved:
+    """Find dataset ``name`` by the resolution order of this module's docstring."""
+    entry = dataset(name)
+    files = manifest(name)
+    named = Path(root).expanduser() if root is not None else config.data_dir()
+    if named is not None and _complete(named / entry.folder, files):
+        return Resolved(named / entry.folder, "user")
+    cached = config.cache_dir() / "data" / entry.folder
+    if _complete(cached, files):
+        return Resolved(cached, "cache")
+    failure = "downloads are off (COMPANION_OFFLINE=1)"
+    if not config.offline():
+        try:
+            _download(entry, files, cached)
+            return Resolved(cached, "download")
+        except Exception as err:  # network down, host gone, or a sha256 mismatch
+            failure = f"the download failed ({type(err).__name__}: {str(err)[:200]})"
+    where = f"{named / entry.folder} is incomplete or missing, " if named is not None else \
+        f"no data directory is named ({config.DATA_ENV} is unset), "
+    advice = (f"{where}{cached} holds no copy and {failure}. Put the {len(files)} files of "
+              f"{entry.repo}:{entry.path} into <dir>/{entry.folder}/ and set {config.DATA_ENV}=<dir> "
+              f"(or pass root=<dir>).")
+    if entry.kind in ("gray", "color"):
+        warnings.warn(f"dataset {name!r}: {advice} Using the embedded scikit-image fallback "
+                      f"instead: its numbers are NOT comparable with the papers'.",
+                      FallbackWarning, stacklevel=3)
+        return Resolved(None, "fallback")
+    raise DataNotFoundError(f"dataset {name!r} not found: {advice}")
+
+
+@dataclass
+class ImageSet:
+    """Images of one dataset as float32 [0, 1] tensors, with their names.
+
+    ``images`` is one NCHW tensor when every image has the same size, else a list of 1CHW
+    tensors. ``source`` says where the files came from ('user', 'cache', 'download' or
+    'fallback'); only the first three give numbers comparable with the papers'.
+    """
+
+    dataset: str
+    images: torch.Tensor | list
+    names: list
+    source: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def comparable(self) -> bool:
+        return self.source != "fallback"
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self):
+        """Yield ``(name, 1CHW tensor)`` pairs."""
+        for i, name in enumerate(self.names):
+            yield name, self.images[i:i + 1] if isinstance(self.images, torch.Tensor) else self.images[i]
+
+    def groups(self):
+        """Yield ``(indices, NCHW tensor)`` for runs of same-size images, for batched work."""
+        items = list(self)
+        by_size = {}
+        for i, (_, img) in enumerate(items):
+            by_size.setdefault(tuple(img.shape[-3:]), []).append(i)
+        for indices in by_size.values():
+            yield indices, torch.cat([items[i][1] for i in indices])
+
+
+def to_gray(x: np.ndarray) -> np.ndarray:
+    """HxWx3 -> HxW with ITU-R BT.601 luma weights (MATLAB's rgb2gray)."""
+    return x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
+
+
+def _read_image(path: Path) -> np.ndarray:
+    import imageio.v3 as iio
+
+    img = np.asarray(iio.imread(path))
+    if img.dtype == np.uint8:
+        img = img.astype(np.float32) / 255.0
+    elif img.dtype == np.uint16:
+        img = img.astype(np.float32) / 65535.0
+    else:
+        raise ValueError(f"{path}: unsupported pixel type {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    return img
+
+
+def _fallback_arrays(color: bool) -> list:
+    """The embedded fallback: images shipped inside scikit-image, center-cropped to 256x256."""
+    from skimage import data as skdata
+
+    gray = ["camera", "moon", "brick", "grass", "gravel", "coins", "clock", "page", "text", "cell"]
+    rgb = ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
+           "retina", "colorwheel"]
+    out = []
+    for name in (rgb if color else gray + rgb[:4]):
+        img = getattr(skdata, name)()
+        img = img.astype(np.float32) / 255.0
+        if not color and img.ndim == 3:
+            img = to_gray(img)
+        h, w = img.shape[:2]
+        s = min(256, h, w)
+        top, left = (h - s) // 2, (w - s) // 2
+        out.append((name, img[top:top + s, left:left + s]))
+    return out
+
+
+def _center_crop(img: torch.Tensor, size) -> torch.Tensor:
+    th, tw = (size, size) if isinstance(size, int) else size
+    h, w = img.shape[-2:]
+    th, tw = min(th, h), min(tw, w)
+    top, left = (h - th) // 2, (w - tw) // 2
+    return img[..., top:top + th, left:left + tw]
+
+
+def load(name: str, root: str | Path | None = None, color: bool | None = None,
+         limit: int | None = None, crop: int | tuple | None = None,
+         device: str | torch.device = "cpu") -> ImageSet:
+    """Load an image dataset as float32 [0, 1] NCHW tensors.
+
+    Args:
+        name: a registered image dataset (see ``list_datasets()``).
+        root: a data directory holding ``<root>/<folder>/``; defaults to ``COMPANION_DATA_DIR``.
+        color: True gives 3 channels, False 1 channel (BT.601 luma); None keeps the dataset's.
+        limit: keep the first ``limit`` images (sorted by file name).
+        crop: center-crop every image to this size (int or (h, w)).
+        device: where the tensors go.
+    """
+    entry = dataset(name)
+    if entry.kind not in ("gray", "color"):
+        raise ValueError(f"{name!r} is not an image dataset; use load_kernels() or load_mnist()")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of images, got {limit}")
+    want_color = entry.kind == "color" if color is None else bool(color)
+    where = resolve(name, root)
+    if where.source == "fallback":
+        pairs = _fallback_arrays(entry.kind == "color")
+    else:
+        files = list(manifest(name))
+        names = entry.names if len(entry.names) == len(files) else [Path(f).stem for f in files]
+        pairs = [(n, f) for n, f in zip(names, files)]
+    pairs = pairs[:limit] if limit is not None else pairs
+    tensors, names = [], []
+    for image_name, item in pairs:
+        arr = _read_image(where.folder / item) if where.source != "fallback" else item
+        if want_color and arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=2)
+        elif not want_color and arr.ndim == 3:
+            arr = to_gray(arr)
+        t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+        t = t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+        if crop is not None:
+            t = _center_crop(t, crop)
+        tensors.append(t.to(device))
+        names.append(image_name)
+    same = len({tuple(t.shape) for t in tensors}) == 1
+    images = torch.cat(tensors) if same else tensors
+    return ImageSet(name, images, names, where.source,
+                    {"folder": str(where.folder) if where.folder else None, "color": want_color})
+
+
+def load_kernels(name: str = "kernels_12", root: str | Path | None = None) -> list:
+    """Blur kernels as a list of float32 HxW arrays that sum to 1.
+
+    ``levin09`` (MAT v7.3, read with h5py; MATLAB stores column-major, so each is transposed)
+    or ``kernels_12`` (read with scipy.io).
+    """
+    entry = dataset(name)
+    if entry.kind != "kernels":
+        raise ValueError(f"{name!r} is not a kernel set; choose 'levin09' or 'kernels_12'")
+    path = resolve(name, root).folder / _KERNEL_FILES[name]
+    if name == "levin09":
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            kernels = [np.array(f[ref]).T for ref in f["kernels"][:].ravel()]
+    else:
+        import scipy.io
+
+        kernels = [np.asarray(k) for k in scipy.io.loadmat(str(path))["kernels"].ravel()]
+    return [(k / k.sum()).astype(np.float32) for k in kernels]
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (the MNIST format: big-endian header, then uint8 data)."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_mnist(root: str | Path | None = None, limit: int | None = None):
+    """The MNIST test split: ``(images N x 1 x 28 x 28 float32 in [0, 1], labels int64)``."""
+    folder = resolve("mnist", root).folder
+    images = _read_idx(folder / "t10k-images-idx3-ubyte.gz")[:limit]
+    labels = _read_idx(folder / "t10k-labels-idx1-ubyte.gz")[:limit]
+    return (torch.from_numpy(images.astype(np.float32) / 255.0)[:, None],
+            torch.from_numpy(labels.astype(np.int64)))
+
+
+class PatchSampler:
+    """Random training patches with the eight flips/rotations (DnCNN's augmentation).
+
+    DnCNN (Zhang et al. 2017, Sec. IV-A) trains on 40x40 patches of Train400 with flips and
+    rotations; here patches are cropped at random positions each draw rather than from a fixed
+    pre-extracted grid. Seeded: the same seed gives the same sequence of batches.
+    """
+
+    def __init__(self, images, size: int = 40, batch_size: int = 128, seed: int = 0,
+                 augment: bool = True):
+        items = list(images) if not isinstance(images, ImageSet) else [img for _, img in images]
+        if isinstance(images, torch.Tensor):
+            items = [img[None] for img in images]
+        items = [img if img.dim() == 4 else img[None] for img in items]
+        if not items:
+            raise ValueError("PatchSampler needs at least one image")
+        small = [tuple(i.shape[-2:]) for i in items if min(i.shape[-2:]) < size]
+        if small:
+            raise ValueError(f"patch size {size} exceeds image sizes {small[:3]}")
+        self.images, self.size, self.batch_size, self.augment = items, size, batch_size, augment
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self) -> torch.Tensor:
+        """One batch: ``batch_size x C x size x size``."""
+        out = []
+        s = self.size
+        for k in self.rng.integers(len(self.images), size=self.batch_size):
+            img = self.images[k]
+            top = int(self.rng.integers(img.shape[-2] - s + 1))
+            left = int(self.rng.integers(img.shape[-1] - s + 1))
+            patch = img[0, :, top:top + s, left:left + s]
+            if self.augment:
+                mode = int(self.rng.integers(8))
+                patch = torch.rot90(patch, mode % 4, dims=(-2, -1))
+                if mode >= 4:
+                    patch = torch.flip(patch, dims=(-1,))
+            out.append(patch)
+        return torch.stack(out)
+
+    def __iter__(self):
+        while True:
+            yield self.sample()
