@@ -1,0 +1,151 @@
+"""The model zoo: a registry of denoisers, ``create(name)`` and ``list_models()``.
+
+Every model is also registered with timm, so ``timm.create_model("dncnn_s25",
+pretrained=True)`` builds it with its best weights (``pretrained=False``: random init).
+"""
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .. import config
+from .. import weights as wts
+from .base import Denoiser
+from .dncnn import DnCNN
+from .ffdnet import FFDNet
+
+__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "DnCNN", "FFDNet"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry.
+
+    family: 'non-blind' (one noise level), 'blind', 'plug-and-play', 'unfolding' or 'classical'.
+    sigma: the noise level (0-255) the weights were trained for, or the default a non-blind
+        model with a noise-level input (FFDNet) is bound to; None for blind models.
+    bindable: True when ``create(name, sigma=...)`` may bind another noise level.
+    official / ours: the weight key in ``weights.OFFICIAL`` / our checkpoint name, if any.
+    """
+
+    name: str
+    build: Callable[..., Denoiser]
+    channels: int
+    family: str
+    paper: str
+    sigma: float | None = None
+    bindable: bool = False
+    official: str | None = None
+    ours: str | None = None
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_DNCNN = "Zhang et al., IEEE TIP 2017 (DnCNN)"
+_FFDNET = "Zhang, Zuo & Zhang, IEEE TIP 2018 (FFDNet)"
+
+MODELS = {s.name: s for s in [
+    *[ModelSpec(f"dncnn_s{s}", lambda **kw: DnCNN(1, 17), 1, "non-blind", _DNCNN, sigma=s,
+                official=f"dncnn_{s}") for s in (15, 25, 50)],
+    ModelSpec("dncnn_b", lambda **kw: DnCNN(1, 20), 1, "blind", _DNCNN, official="dncnn_gray_blind",
+              notes="trained for sigma in [0, 55]"),
+    ModelSpec("cdncnn_b", lambda **kw: DnCNN(3, 20), 3, "blind", _DNCNN, official="dncnn_color_blind",
+              notes="trained for sigma in [0, 55]"),
+    ModelSpec("ffdnet_gray", lambda sigma=25.0, **kw: FFDNet(1, sigma=sigma), 1, "non-blind", _FFDNET,
+              sigma=25.0, bindable=True, official="ffdnet_gray", notes="noise-level map input, sigma in [0, 75]"),
+    ModelSpec("ffdnet_color", lambda sigma=25.0, **kw: FFDNet(3, sigma=sigma), 3, "non-blind", _FFDNET,
+              sigma=25.0, bindable=True, official="ffdnet_color", notes="noise-level map input, sigma in [0, 75]"),
+]}
+
+
+def list_models(channels: int | None = None, family: str | None = None) -> list:
+    """Registered model names, optionally only gray (1) / color (3) ones or one family."""
+    return sorted(n for n, s in MODELS.items()
+                  if (channels is None or s.channels == channels) and (family is None or s.family == family))
+
+
+def spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+    return MODELS[name]
+
+
+def _weights_path(entry: ModelSpec, choice: str):
+    """Resolve 'best' / 'official' / 'ours' to (path, strip_prefix, description)."""
+    errors = []
+    if choice in ("best", "official") and entry.official:
+        try:
+            w = wts.official(entry.official)
+            return wts.locate(entry.official), w.strip_prefix, f"official: {w.source}"
+        except wts.WeightsError as err:
+            if choice == "official":
+                raise
+            errors.append(str(err))
+    elif choice == "official":
+        raise wts.WeightsError(f"{entry.name} has no official weights; try weights='ours'")
+    if choice in ("best", "ours") and entry.ours:
+        return wts.ours(entry.ours), "", f"ours: companion/checkpoints/{entry.ours}.pt"
+    if choice == "ours":
+        raise wts.WeightsError(f"{entry.name} has no checkpoint of ours yet")
+    raise wts.WeightsError(f"no weights available for {entry.name}: "
+                               + " | ".join(errors or ["none registered"])
+                               + " | pass weights=None for a randomly initialized model")
+
+
+def create(name: str, weights: str | Path | None = "best", sigma: float | None = None,
+           device: str | torch.device = "cpu") -> Denoiser:
+    """Build registered model ``name`` in eval mode.
+
+    Args:
+        weights: 'best' (official if available, else ours), 'official', 'ours', a path to a
+            state_dict file, or None (random initialization).
+        sigma: noise level (0-255) to bind a non-blind model with a noise-level input to
+            (FFDNet); defaults to the registry's. Refused for models that cannot take it.
+        device: 'cpu', 'cuda', 'auto', ...
+    """
+    entry = spec(name)
+    if sigma is not None and not entry.bindable:
+        raise ValueError(f"{name} cannot be bound to a noise level (it is {entry.family}"
+                         + (f", trained for sigma {entry.sigma:g}: pick dncnn_s15/s25/s50" if entry.sigma else "")
+                         + "); create it without sigma")
+    model = entry.build(sigma=float(sigma if sigma is not None else entry.sigma or 0.0))
+    info = {"name": name, "family": entry.family, "paper": entry.paper, "sigma": sigma or entry.sigma}
+    if weights is None:
+        info["weights"] = "none (random init)"
+    else:
+        if isinstance(weights, Path) or weights not in ("best", "official", "ours"):
+            path, prefix = Path(weights), ""
+            if not path.is_file():
+                raise wts.WeightsError(
+                    f"weights={str(weights)!r} is neither 'best', 'official', 'ours' nor an existing file")
+            info["weights"] = f"file: {path}"
+        else:
+            path, prefix, info["weights"] = _weights_path(entry, weights)
+        wts.load_into(model, wts.read_state_dict(path, prefix), str(path))
+    model.info = info
+    return model.eval().to(config.device(device))
+
+
+def _register_with_timm() -> None:
+    """Register every model as a timm entrypoint (``pretrained=True`` -> best weights)."""
+    try:
+        from timm.models import register_model
+    except ImportError:  # timm is optional for the library itself
+        return
+    for model_name in MODELS:
+        def entrypoint(pretrained=False, _name=model_name, **kwargs):
+            # timm adds its own keywords (pretrained_cfg, cache_dir, ...): keep only ours
+            ours = {k: v for k, v in kwargs.items() if k in ("sigma", "device")}
+            return create(_name, weights="best" if pretrained else None, **ours)
+
+        entrypoint.__name__ = entrypoint.__qualname__ = model_name
+        entrypoint.__module__ = __name__
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # re-registration on module reload
+            register_model(entrypoint)
+
+
+_register_with_timm()

@@ -1,0 +1,48 @@
+"""FFDNet (Zhang, Zuo & Zhang, "FFDNet: Toward a Fast and Flexible Solution for CNN-Based
+Image Denoising", IEEE TIP 2018).
+
+Facts used: the noisy image is reversibly downsampled into four sub-images (pixel unshuffle by
+2), a uniform noise-level map sigma/255 is concatenated, a plain Conv+ReLU stack (BN folded)
+maps them to the four clean sub-images, which pixel shuffle puts back. Gray: 15 layers of 64
+features; color: 12 layers of 96. The released KAIR weights put the noise map as the LAST input
+channel (5 = 4 + 1 for gray, 13 = 12 + 1 for color) and are laid out as ``model.{0,2,...}``.
+Odd sizes are padded by replicating the last row/column, then cropped back.
+
+FFDNet is non-blind: the model is bound to a noise level when created (``sigma``, 0-255
+scale) and ``forward(x)`` uses it; ``forward(x, sigma=...)`` overrides it for one call.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import Denoiser
+
+
+class FFDNet(Denoiser):
+    def __init__(self, in_channels: int = 1, depth: int | None = None,
+                 features: int | None = None, sigma: float = 25.0):
+        super().__init__()
+        self.in_channels = in_channels
+        depth = depth or (15 if in_channels == 1 else 12)
+        features = features or (64 if in_channels == 1 else 96)
+        sub = 4 * in_channels
+        layers = [nn.Conv2d(sub + 1, features, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(features, features, 3, padding=1), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(features, sub, 3, padding=1))
+        self.model = nn.Sequential(*layers)
+        self.sigma = float(sigma)
+
+    def forward(self, x, sigma: float | None = None):
+        self.check_input(x)
+        level = self.sigma if sigma is None else float(sigma)
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+        sub = F.pixel_unshuffle(x, 2)
+        noise_map = torch.full_like(sub[:, :1], level / 255.0)
+        out = F.pixel_shuffle(self.model(torch.cat([sub, noise_map], 1)), 2)
+        return out[..., :h, :w]
+
+    def extra_repr(self) -> str:
+        return f"sigma={self.sigma:g}"

@@ -1,0 +1,202 @@
+"""Weights: the officially published files and the project's own checkpoints.
+
+An official file is looked up, in order, in an explicit directory (argument, else
+``COMPANION_WEIGHTS_DIR``), in the per-user cache (``<cache>/weights``), and finally downloaded
+from its public source. Wherever it is found it must match its pinned sha256; a file with no
+pinned sha256 is used only from a directory the user names (never downloaded), with a warning.
+Everything loads with ``torch.load(weights_only=True)``.
+
+The project's own checkpoints live in ``companion/checkpoints/<name>.pt`` beside a model card
+``<name>.json`` that says how the checkpoint was trained, how well it denoises, and its sha256.
+"""
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from . import config
+
+
+class WeightsError(RuntimeError):
+    """Weights that are missing, corrupt or do not fit the architecture."""
+
+
+class UnpinnedWeightsWarning(UserWarning):
+    """An official file without a pinned sha256 was used as the user gave it."""
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One official file: where it lives, its sha256 and how its keys map to ours."""
+
+    key: str
+    filename: str
+    url: str
+    source: str
+    architecture: str
+    strip_prefix: str = ""
+
+    @property
+    def sha256(self) -> str | None:
+        from .data import checksums
+
+        return checksums().get(self.filename)
+
+
+def _raw(repo: str, path: str) -> str:
+    return f"https://raw.githubusercontent.com/{repo}/HEAD/{path}"
+
+
+_KAIR = "https://github.com/cszn/KAIR/releases/download/v1.0/"
+
+OFFICIAL = {w.key: w for w in [
+    WeightFile("dncnn_15", "dncnn_15.pth", _KAIR + "dncnn_15.pth", "cszn/KAIR release v1.0",
+               "DnCNN-S, 17 layers, sigma 15"),
+    WeightFile("dncnn_25", "dncnn_25.pth", _KAIR + "dncnn_25.pth", "cszn/KAIR release v1.0",
+               "DnCNN-S, 17 layers, sigma 25"),
+    WeightFile("dncnn_50", "dncnn_50.pth", _KAIR + "dncnn_50.pth", "cszn/KAIR release v1.0",
+               "DnCNN-S, 17 layers, sigma 50"),
+    WeightFile("dncnn_gray_blind", "dncnn_gray_blind.pth",
+               _raw("zhengdihan/Unsupervised_denoising", "model_zoo/dncnn_gray_blind.pth"),
+               "KAIR release v1.0 (copy in zhengdihan/Unsupervised_denoising)",
+               "DnCNN-B, 20 layers, blind sigma in [0, 55]"),
+    WeightFile("dncnn_color_blind", "dncnn_color_blind.pth",
+               _raw("zhengdihan/Unsupervised_denoising", "model_zoo/dncnn_color_blind.pth"),
+               "KAIR release v1.0 (copy in zhengdihan/Unsupervised_denoising)",
+               "CDnCNN-B, 20 layers, 3 channels, blind"),
+    WeightFile("ffdnet_gray", "ffdnet_gray.pth",
+               _raw("xyvirtualgroup/AdaptivePnP_SCI", "model_zoo/ffdnet_gray.pth"),
+               "KAIR release v1.0 (copy in xyvirtualgroup/AdaptivePnP_SCI)",
+               "FFDNet gray, 15 layers of 64"),
+    WeightFile("ffdnet_color", "ffdnet_color.pth",
+               _raw("zhengdihan/Unsupervised_denoising", "model_zoo/ffdnet_color.pth"),
+               "KAIR release v1.0 (copy in zhengdihan/Unsupervised_denoising)",
+               "FFDNet color, 12 layers of 96"),
+    *[WeightFile(f"ecndnet_{s}", f"ecndnet/ecndnet_sigma{s}.pth",
+                 _raw("hellloxiaotian/ECNDNet", f"sigma{s}/model_180.pth"), "hellloxiaotian/ECNDNet",
+                 f"ECNDNet, sigma {s}", strip_prefix="module.") for s in (15, 25, 50)],
+    WeightFile("n2n_gaussian", "n2n/noise2noise_gaussian.pt",
+               _raw("joeylitalien/noise2noise-pytorch", "ckpts/gaussian/n2n-gaussian.pt"),
+               "joeylitalien/noise2noise-pytorch (MIT)", "Noise2Noise U-Net, RGB, gaussian"),
+    *[WeightFile(f"n2n_ph_{k}", f"n2n/plummer_hauser/n2n_{k}.pt",
+                 _raw("hauserkristen/adversarial_denoising", f"denoising/models/n2n_{k}.pt"),
+                 "hauserkristen/adversarial_denoising", f"Noise2Noise U-Net (Plummer & Hauser), {k}")
+      for k in ("gaussian_std_50", "gaussian_std_100", "impulse_std50_p0.2", "impulse_std50_p0.5",
+                "poisson_100", "poisson_200", "poisson_500")],
+]}
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def official(key: str) -> WeightFile:
+    if key not in OFFICIAL:
+        raise WeightsError(f"no official weight file {key!r}; known: {', '.join(sorted(OFFICIAL))}")
+    return OFFICIAL[key]
+
+
+def _verify(path: Path, expected: str | None, what: str) -> Path:
+    if expected is None:
+        warnings.warn(f"{path} ({what}) has no pinned sha256 in this project: it is used as "
+                      f"given; check it against its source yourself", UnpinnedWeightsWarning,
+                      stacklevel=4)
+        return path
+    actual = sha256_of(path)
+    if actual != expected:
+        raise WeightsError(f"{path} is corrupt or not the official {what}: sha256 {actual} "
+                           f"!= expected {expected}. Delete it and fetch it again.")
+    return path
+
+
+def locate(key: str, directory: str | Path | None = None, download: bool = True) -> Path:
+    """Path of the verified official file ``key`` (see the module docstring for the order)."""
+    entry = official(key)
+    named = Path(directory).expanduser() if directory is not None else config.weights_dir()
+    if named is not None and (named / entry.filename).is_file():
+        return _verify(named / entry.filename, entry.sha256, entry.architecture)
+    cached = config.cache_dir() / "weights" / entry.filename
+    if cached.is_file():
+        return _verify(cached, entry.sha256, entry.architecture)
+    where = (f"{named / entry.filename} does not exist" if named is not None
+             else f"{config.WEIGHTS_ENV} is unset")
+    advice = (f"official weights {entry.filename} ({entry.architecture}) not found: {where} and "
+              f"{cached} is absent. Download {entry.url} (source: {entry.source}) into a folder "
+              f"as {entry.filename} and set {config.WEIGHTS_ENV} to that folder.")
+    if entry.sha256 is None:
+        raise WeightsError(advice + " (This file has no pinned sha256, so it is never downloaded "
+                                    "automatically.)")
+    if not download or config.offline():
+        raise WeightsError(advice)
+    import pooch
+
+    try:
+        pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=Path(entry.filename).name,
+                       path=cached.parent, downloader=pooch.HTTPDownloader(timeout=60, progressbar=False))
+    except Exception as err:
+        raise WeightsError(f"{advice} The download failed: {type(err).__name__}: {str(err)[:200]}") from err
+    return cached
+
+
+def read_state_dict(path: str | Path, strip_prefix: str = "") -> dict:
+    """Load a state_dict safely (``weights_only=True``), unwrapping {'state_dict': ...}."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise WeightsError(f"could not read {path} as a PyTorch checkpoint ({type(err).__name__}: "
+                           f"{str(err)[:200]}); the file is corrupt or not a state_dict") from err
+    for wrapper in ("state_dict", "model_state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path} does not hold a state_dict of tensors")
+    if strip_prefix:
+        state = {k.removeprefix(strip_prefix): v for k, v in state.items()}
+    return state
+
+
+def load_into(model: torch.nn.Module, state: dict, origin: str) -> torch.nn.Module:
+    """``model.load_state_dict(state, strict=True)`` with an error that names what differs."""
+    mine, theirs = set(model.state_dict()), set(state)
+    if mine != theirs:
+        raise WeightsError(f"{origin} does not fit {type(model).__name__}: missing "
+                           f"{sorted(mine - theirs)[:5]}, unexpected {sorted(theirs - mine)[:5]}")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise WeightsError(f"{origin} does not fit {type(model).__name__}: {str(err)[:400]}") from err
+    return model
+
+
+def _checkpoints():
+    return resources.files("companion").joinpath("checkpoints")
+
+
+def our_checkpoints() -> list:
+    """Names of the project's own checkpoints."""
+    folder = _checkpoints()
+    return sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".pt")) if folder.is_dir() else []
+
+
+def model_card(name: str) -> dict:
+    """The model card of our checkpoint ``name``."""
+    card = _checkpoints().joinpath(f"{name}.json")
+    if not card.is_file():
+        raise WeightsError(f"no checkpoint of ours named {name!r}; ours: {our_checkpoints()}")
+    return json.loads(card.read_text())
+
+
+def ours(name: str) -> Path:
+    """Path of our checkpoint ``name``, verified against the sha256 in its model card."""
+    card = model_card(name)
+    path = Path(str(_checkpoints().joinpath(f"{name}.pt")))
+    return _verify(path, card["sha256"], f"checkpoint {name}")
