@@ -1,0 +1,46 @@
+"""Denoise a dataset and measure it: the loop every notebook and benchmark shares.
+
+Conventions (those of the official DnCNN/FFDNet results): Gaussian noise unclipped, image
+``i`` of the dataset seeded with ``seed + i``, the denoised output clipped to [0, 1] before
+PSNR / SSIM / MAE on the 0-255 scale, averages taken over per-image values.
+"""
+
+import torch
+
+from . import metrics, noise
+from .checks import as_batch
+
+
+@torch.no_grad()
+def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``model(x)`` without gradients, in eval mode (restoring the mode it had), on x's device."""
+    was_training = model.training
+    model.eval()
+    try:
+        return model(as_batch(x, "noisy image"))
+    finally:
+        model.train(was_training)
+
+
+def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int = 0,
+                       keep_outputs: bool = False) -> tuple:
+    """Add Gaussian noise to every image of an ``ImageSet``, denoise, measure.
+
+    Returns ``(rows, outputs)``: one dict per image (image, psnr, ssim, mae, noisy_psnr) in
+    dataset order, and ``{name: (noisy, denoised)}`` when ``keep_outputs``.
+    """
+    device = next(model.parameters()).device
+    rows, outputs = [None] * len(images), {}
+    for indices, clean in images.groups():
+        clean = clean.to(device)
+        noisy = noise.gaussian(clean, sigma, seed=[seed + i for i in indices])
+        out = denoise(model, noisy).clamp(0, 1)
+        scores = metrics.evaluate(out, clean)
+        noisy_psnr = metrics.psnr(noisy.clamp(0, 1), clean).cpu().numpy()
+        for j, i in enumerate(indices):
+            name = images.names[i]
+            rows[i] = {"image": name, **{k: float(v[j]) for k, v in scores.items()},
+                       "noisy_psnr": float(noisy_psnr[j])}
+            if keep_outputs:
+                outputs[name] = (noisy[j:j + 1].cpu(), out[j:j + 1].cpu())
+    return rows, outputs
