@@ -227,10 +227,11 @@ def _read_image(path: Path) -> np.ndarray:
 
 
 def _fallback_arrays(color: bool) -> list:
-    """The embedded fallback: images shipped inside scikit-image, center-cropped to 256x256."""
+    """The embedded fallback: images shipped inside scikit-image, center-cropped to 256x256
+    (12 gray: 8 gray originals and 4 color ones in luma; 8 color)."""
     from skimage import data as skdata
 
-    gray = ["camera", "moon", "brick", "grass", "gravel", "coins", "clock", "page", "text", "cell"]
+    gray = ["camera", "moon", "brick", "grass", "gravel", "coins", "clock", "cell"]
     rgb = ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
            "retina", "colorwheel"]
     out = []
@@ -239,10 +240,8 @@ def _fallback_arrays(color: bool) -> list:
         img = img.astype(np.float32) / 255.0
         if not color and img.ndim == 3:
             img = to_gray(img)
-        h, w = img.shape[:2]
-        s = min(256, h, w)
-        top, left = (h - s) // 2, (w - s) // 2
-        out.append((name, img[top:top + s, left:left + s]))
+        top, left = (img.shape[0] - 256) // 2, (img.shape[1] - 256) // 2
+        out.append((name, img[top:top + 256, left:left + 256]))
     return out
 
 

@@ -1,0 +1,115 @@
+import warnings
+
+import pytest
+import timm
+import torch
+
+from companion import data, evaluation, models, weights
+from companion.models import DnCNN
+
+# Measured with the official weights: Gaussian sigma 25, image i seeded with i, output clipped.
+# They sit where the published Set12 / CBSD68 results put these models; a change of layout,
+# key mapping, noise or metric moves them by far more than the tolerance.
+REFERENCE = {
+    "dncnn_s25": ("set12", [30.2127, 33.1079]),
+    "dncnn_b": ("set12", [30.0383, 33.0852]),
+    "ffdnet_gray": ("set12", [30.0564, 33.2721]),
+    "cdncnn_b": ("cbsd68", [28.2382, 32.2774]),
+    "ffdnet_color": ("cbsd68", [28.1452, 32.2533]),
+}
+
+
+def test_registry_names():
+    assert {"dncnn_s15", "dncnn_s25", "dncnn_s50", "dncnn_b", "cdncnn_b", "ffdnet_gray",
+            "ffdnet_color"} <= set(models.list_models())
+    assert set(models.list_models(channels=3)) >= {"cdncnn_b", "ffdnet_color"}
+    assert "dncnn_b" in models.list_models(family="blind")
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_official_weights_denoise_two_images(name, data_dir, weights_dir):
+    dataset, expected = REFERENCE[name]
+    model = models.create(name)
+    assert model.info["weights"].startswith("official") and not model.training
+    rows, _ = evaluation.gaussian_denoising(model, data.load(dataset, limit=2), sigma=25, seed=0)
+    assert [r["psnr"] for r in rows] == pytest.approx(expected, abs=0.01)
+    assert all(r["psnr"] > r["noisy_psnr"] + 6 for r in rows)
+
+
+def test_ffdnet_is_bound_to_its_noise_level(weights_dir):
+    x = torch.rand(1, 1, 31, 33)  # odd sizes are padded and cropped back
+    m15, m50 = models.create("ffdnet_gray", sigma=15), models.create("ffdnet_gray", sigma=50)
+    assert m15.sigma == 15 and m15(x).shape == x.shape
+    assert not torch.allclose(m15(x), m50(x))
+    assert torch.allclose(m50(x), m15(x, sigma=50))
+
+
+def test_timm_builds_every_model(weights_dir):
+    for name in models.list_models():
+        assert name in timm.list_models()
+    assert timm.create_model("dncnn_b", pretrained=True).info["weights"].startswith("official")
+    net = timm.create_model("ffdnet_color", sigma=30)
+    assert net.info["weights"].startswith("none") and net.sigma == 30
+
+
+def test_bad_requests():
+    with pytest.raises(ValueError, match="unknown model 'dncnn'.*dncnn_b"):
+        models.create("dncnn")
+    with pytest.raises(ValueError, match="dncnn_s15/s25/s50"):
+        models.create("dncnn_s25", weights=None, sigma=15)
+    model = models.create("dncnn_b", weights=None)
+    with pytest.raises(ValueError, match="gray model.*color=False"):
+        model(torch.rand(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="NCHW"):
+        model(torch.rand(16, 16))
+    with pytest.raises(weights.WeightsError, match="neither"):
+        models.create("dncnn_b", weights="no/such/file.pth")
+
+
+def test_corrupt_weights_are_refused(weights_dir, tmp_path, monkeypatch):
+    blob = bytearray((weights_dir / "dncnn_25.pth").read_bytes())
+    blob[-100] ^= 0xFF
+    (tmp_path / "dncnn_25.pth").write_bytes(bytes(blob))
+    monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(weights.WeightsError, match="corrupt.*sha256"):
+        models.create("dncnn_s25", weights="official")
+
+
+def test_missing_weights_say_where_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(weights.WeightsError, match="KAIR/releases/download/v1.0/dncnn_25.pth.*COMPANION_WEIGHTS_DIR"):
+        models.create("dncnn_s25")
+    with pytest.raises(weights.WeightsError, match="never downloaded automatically"):
+        models.create("dncnn_s50")
+
+
+def test_unpinned_official_file_loads_from_a_named_directory(tmp_path, monkeypatch):
+    torch.save(DnCNN(1, 17).state_dict(), tmp_path / "dncnn_15.pth")
+    monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(tmp_path))
+    with pytest.warns(weights.UnpinnedWeightsWarning):
+        assert models.create("dncnn_s15").info["weights"].startswith("official")
+
+
+def test_weights_that_do_not_fit(weights_dir):
+    with pytest.raises(weights.WeightsError, match="does not fit DnCNN.*unexpected"):
+        models.create("dncnn_s25", weights=weights_dir / "dncnn_gray_blind.pth")
+
+
+def test_loading_is_weights_only(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    torch.save({"model.0.weight": torch.zeros(1), "evil": Payload()}, tmp_path / "evil.pth")
+    with pytest.raises(weights.WeightsError, match="could not read"):
+        weights.read_state_dict(tmp_path / "evil.pth")
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(weights.WeightsError, match="corrupt or not a state_dict"):
+        models.create("dncnn_b", weights=tmp_path / "junk.pth")
+
+
+def test_denoise_restores_the_training_mode():
+    model = models.create("dncnn_b", weights=None).train()
+    with warnings.catch_warnings():
+        evaluation.denoise(model, torch.rand(1, 1, 16, 16))
+    assert model.training

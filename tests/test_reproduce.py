@@ -1,0 +1,108 @@
+import json
+
+import nbformat
+import pytest
+
+from companion import report, reproduce
+from companion.claims import CLAIMS
+
+
+def _notebook(path, parameters, body):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+WRITE = ("from companion import report\n"
+         "r = report.Results(NAME, output_dir, {'value': value})\n"
+         "r.table('t', 'a table', [{'value': value, 'paper': 1}])\n"
+         "r.save()")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "01_tiny.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."\nvalue = 1',
+              WRITE.replace("NAME", "'01_tiny'"))
+    _notebook(nbs / "02_broken.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."',
+              "raise RuntimeError('deliberate failure')")
+    return nbs
+
+
+def test_unknown_parameters_are_refused_before_running(folder, tmp_path):
+    with pytest.raises(reproduce.ParameterError, match=r"unknown parameter\(s\) \['valeu'\].*value"):
+        reproduce.run(parameters={"valeu": 2}, folder=folder, output=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(reproduce.ParameterError, match="--profile"):
+        reproduce.run(parameters={"profile": "paper"}, folder=folder, progress=False)
+    with pytest.raises(reproduce.ParameterError, match="no notebook matches '07'"):
+        reproduce.select(["07"], folder)
+    with pytest.raises(ValueError, match="unknown profile"):
+        reproduce.run(profile="fast", folder=folder, progress=False)
+
+
+def test_notebooks_must_declare_the_standard_parameters(tmp_path):
+    _notebook(tmp_path / "03_bad.ipynb", "x = 1", "pass")
+    with pytest.raises(reproduce.ParameterError, match="output_dir"):
+        reproduce.declared_parameters(tmp_path / "03_bad.ipynb")
+
+
+def test_run_resume_and_failure(folder, tmp_path):
+    out = tmp_path / "run"
+    info = reproduce.run(folder=folder, output=out, progress=False, parameters={"value": 3})
+    assert info["notebooks"]["01_tiny"]["status"] == "done"
+    assert info["notebooks"]["02_broken"]["status"].startswith("failed: PapermillExecutionError")
+    assert json.loads((out / "01_tiny.json").read_text())["parameters"] == {"value": 3}
+    assert (out / "01_tiny.ipynb").is_file() and (out / "02_broken.failed.ipynb").is_file()
+    assert not list(out.glob(".*partial*"))
+    summary = (out / "summary.md").read_text()
+    assert "| 02_broken | failed" in summary and (out / "summary.html").is_file()
+
+    again = reproduce.run(folder=folder, output=out, only=["01"], progress=False, parameters={"value": 3})
+    assert again["notebooks"]["01_tiny"]["status"] == "done (resumed)"
+    changed = reproduce.run(folder=folder, output=out, only=["01"], progress=False, parameters={"value": 4})
+    assert changed["notebooks"]["01_tiny"]["status"] == "done"
+    assert json.loads((out / "01_tiny.json").read_text())["parameters"] == {"value": 4}
+
+
+def test_quickstart_runs_headless(data_dir, weights_dir, tmp_path):
+    info = reproduce.run(profile="quick", device="cpu", only=["00"], output=tmp_path, progress=False)
+    assert info["notebooks"]["00_quickstart"]["status"] == "done"
+    results = json.loads((tmp_path / "00_quickstart.json").read_text())
+    assert results["data_sources"] == {"set12": "user"}
+    assert {c["id"]: c["status"] for c in results["claims"]} == {
+        "dncnn_s25_set12": "supported", "ffdnet_gray_set12": "supported"}
+    assert all((tmp_path / f).is_file() for f in results["figures"]) and len(results["figures"]) == 2
+    summary = (tmp_path / "summary.md").read_text()
+    assert "2 supported, 0 contradicted" in summary
+
+
+def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
+    r = report.Results("00_quickstart", tmp_path, {})
+    r.claim("dncnn_s25_set12", True, "ours 30.45 vs paper 30.44")
+    with pytest.raises(ValueError, match="belongs to 00_quickstart"):
+        report.Results("01_attack", tmp_path, {}).claim("dncnn_s25_set12", True, "")
+    with pytest.raises(ValueError, match="unknown claim"):
+        r.claim("no_such_claim", True, "")
+    r.table("t", "nan becomes null", [{"x": float("nan")}])
+    r.save()
+    text = report.summary_markdown(tmp_path)
+    assert f"1 supported, 0 contradicted, {len(CLAIMS) - 1} not run" in text
+    assert json.loads((tmp_path / "00_quickstart.json").read_text())["tables"][0]["rows"] == [{"x": None}]
+
+
+def test_write_atomic_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "a" / "b.json"
+    report.write_atomic(target, "{}")
+    report.write_atomic(target, '{"x": 1}')
+    assert target.read_text() == '{"x": 1}' and [p.name for p in target.parent.iterdir()] == ["b.json"]
+
+
+def test_parse_value():
+    assert reproduce.parse_value("15") == 15
+    assert reproduce.parse_value('["dncnn_b"]') == ["dncnn_b"]
+    assert reproduce.parse_value("dncnn_b") == "dncnn_b"
