@@ -33,7 +33,7 @@ def _models(args) -> int:
 
     for name, s in MODELS.items():
         print(f"{name:14s} {s.channels}ch {s.family:14s} official={s.official or '-':18s} "
-              f"ours={s.ours or '-':10s} {s.paper}")
+              f"ours={s.ours or '-':10s} {s.paper}{'; ' + s.notes if s.notes else ''}")
     return 0
 
 

@@ -2,11 +2,11 @@
 
 Two profiles: ``quick`` runs every notebook on a laptop CPU in minutes (fewer images, fewer
 attack steps, short training), ``paper`` follows the papers' protocol and is meant for a GPU.
-Notebooks read the knobs from the profile; a notebook parameter that is set explicitly wins.
+Each notebook maps the profile to its own sizes in its first cells, and says which it used.
 """
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,28 +19,15 @@ OFFLINE_ENV = "COMPANION_OFFLINE"
 
 @dataclass(frozen=True)
 class Profile:
-    """How much work a notebook does.
-
-    max_images: images per test set (None: the whole set).
-    train_iterations: optimizer steps for any training a notebook does.
-    attack_restarts: random restarts for the stronger robustness checks.
-    """
+    """How much work a notebook does: ``quick`` (CPU, minutes) or ``paper`` (GPU)."""
 
     name: str
-    max_images: int | None
-    train_iterations: int
-    attack_restarts: int
     description: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 PROFILES = {
-    "quick": Profile("quick", max_images=4, train_iterations=300, attack_restarts=1,
-                     description="CPU, minutes: a few images per set, short training"),
-    "paper": Profile("paper", max_images=None, train_iterations=50_000, attack_restarts=5,
-                     description="the papers' protocol: whole test sets, full training; meant for a GPU"),
+    "quick": Profile("quick", "CPU, minutes: a few images per set, few attack steps, short training"),
+    "paper": Profile("paper", "the papers' protocol: whole test sets, full training; meant for a GPU"),
 }
 
 

@@ -8,16 +8,21 @@ PSNR / SSIM / MAE on the 0-255 scale, averages taken over per-image values.
 import torch
 
 from . import metrics, noise
-from .checks import as_batch
+from .checks import as_batch, check_noisy_range
 
 
 @torch.no_grad()
 def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``model(x)`` without gradients, in eval mode (restoring the mode it had), on x's device."""
+    """``model(x)`` without gradients, in eval mode (restoring the mode it had).
+
+    Refuses input that is clearly not on the [0, 1] scale (e.g. 0-255 data).
+    """
+    x = as_batch(x, "noisy image")
+    check_noisy_range(x)
     was_training = model.training
     model.eval()
     try:
-        return model(as_batch(x, "noisy image"))
+        return model(x)
     finally:
         model.train(was_training)
 
@@ -29,7 +34,7 @@ def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int =
     Returns ``(rows, outputs)``: one dict per image (image, psnr, ssim, mae, noisy_psnr) in
     dataset order, and ``{name: (noisy, denoised)}`` when ``keep_outputs``.
     """
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device
     rows, outputs = [None] * len(images), {}
     for indices, clean in images.groups():
         clean = clean.to(device)

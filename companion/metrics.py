@@ -9,8 +9,6 @@ Inputs are NCHW tensors on the [0, 1] scale; nothing is clipped here (callers cl
 denoised output first, as the papers do).
 """
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -103,7 +101,3 @@ def evaluate(x, ref, clip: bool = True) -> dict:
         x = x.clamp(0, 1)
     return {name: fn(x, ref).cpu().numpy() for name, fn in METRICS.items()}
 
-
-def noise_psnr(sigma: float) -> float:
-    """The expected PSNR of an image with Gaussian noise of standard deviation sigma (0-255)."""
-    return 20 * math.log10(255.0 / sigma)

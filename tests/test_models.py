@@ -113,3 +113,37 @@ def test_denoise_restores_the_training_mode():
     with warnings.catch_warnings():
         evaluation.denoise(model, torch.rand(1, 1, 16, 16))
     assert model.training
+
+
+def test_denoise_refuses_0_255_input():
+    model = models.create("dncnn_b", weights=None)
+    with pytest.raises(ValueError, match="Divide 0-255 data by 255"):
+        evaluation.denoise(model, torch.rand(1, 1, 16, 16) * 255)
+
+
+@pytest.fixture
+def our_checkpoint(tmp_path, monkeypatch):
+    """A checkpoint of ours with its model card, and a registry entry that has only it."""
+    import json
+
+    net = DnCNN(1, 20)
+    torch.save(net.state_dict(), tmp_path / "dncnn_b_test.pt")
+    card = {"sha256": weights.sha256_of(tmp_path / "dncnn_b_test.pt"), "trained": "a test"}
+    (tmp_path / "dncnn_b_test.json").write_text(json.dumps(card))
+    monkeypatch.setattr(weights, "_checkpoints", lambda: tmp_path)
+    entry = models.ModelSpec("test_ours", lambda **kw: DnCNN(1, 20), 1, "blind", "test", ours="dncnn_b_test")
+    monkeypatch.setitem(models.MODELS, "test_ours", entry)
+    return tmp_path, net
+
+
+def test_our_checkpoints_load_and_are_verified(our_checkpoint):
+    folder, net = our_checkpoint
+    assert weights.our_checkpoints() == ["dncnn_b_test"]
+    model = models.create("test_ours")
+    assert model.info["weights"] == "ours: companion/checkpoints/dncnn_b_test.pt"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), net.state_dict().values()))
+    with pytest.raises(weights.WeightsError, match="has no official weights"):
+        models.create("test_ours", weights="official")
+    torch.save(DnCNN(1, 20).state_dict(), folder / "dncnn_b_test.pt")  # no longer what the card says
+    with pytest.raises(weights.WeightsError, match="corrupt"):
+        models.create("test_ours")

@@ -5,7 +5,7 @@ pretrained=True)`` builds it with its best weights (``pretrained=False``: random
 """
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +41,6 @@ class ModelSpec:
     official: str | None = None
     ours: str | None = None
     notes: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 _DNCNN = "Zhang et al., IEEE TIP 2017 (DnCNN)"
