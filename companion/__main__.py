@@ -1,7 +1,8 @@
-"""Command line: ``python -m companion reproduce | models | datasets``."""
+"""Command line: ``python -m companion reproduce | train | models | datasets``."""
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import config
 
@@ -26,6 +27,56 @@ def _reproduce(args) -> int:
         print(f"{name:28s} {state['status']}" + (f"  ({state['elapsed_s']} s)" if state.get("elapsed_s") else ""))
     print(f"summary: {info['summary']['markdown']}\n         {info['summary']['html']}")
     return 0 if all(s["status"].startswith("done") for s in info["notebooks"].values()) else 1
+
+
+def _train(args) -> int:
+    """Train a zoo model from scratch and write our checkpoint and its model card."""
+    import time
+
+    import numpy as np
+    import torch
+
+    from . import data, evaluation, models, train, weights
+
+    entry = models.spec(args.model)
+    device = config.device(args.device)
+    sigma = tuple(args.sigma_range) if args.sigma_range else args.sigma
+    cfg = train.TrainConfig(steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
+                            lr=args.lr, sigma=sigma, seed=args.seed)
+    torch.manual_seed(args.seed)
+    model = models.create(args.model, weights=None, device=device)
+    images = data.load(args.dataset, color=entry.channels == 3)
+    if not images.comparable:
+        print(f"error: {args.dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
+        return 2
+    name = args.name or args.model
+    state = Path(args.state or config.project_root() / "outputs" / "train" / f"{name}.state.pt")
+    result = train.train(model, images, cfg, state)
+    test = data.load("set12", device=device)
+    if entry.bindable:
+        model.sigma = float(args.eval_sigma)
+    rows, _ = evaluation.gaussian_denoising(model, test, args.eval_sigma, seed=0)
+    card = {
+        "name": name, "model": args.model, "architecture": repr(model).splitlines()[0].rstrip("("),
+        "parameters": sum(p.numel() for p in model.parameters()), "paper": entry.paper,
+        "trained_by": "companion.train: " + " ".join(["python -m companion"] + sys.argv[1:]),
+        "data": f"{args.dataset} ({len(images)} images, {'color' if entry.channels == 3 else 'gray'}), "
+                f"random {args.patch_size}x{args.patch_size} patches with the 8 flips/rotations",
+        "noise": (f"Gaussian, sigma ~ U[{sigma[0]:g}, {sigma[1]:g}] per patch (0-255)" if isinstance(sigma, tuple)
+                  else f"Gaussian, sigma {sigma:g} (0-255)"),
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()},
+        "from_scratch": True, "device": str(device), "torch": torch.__version__,
+        "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
+        "evaluation": {"dataset": "set12", "sigma": args.eval_sigma, "seed": 0,
+                       "psnr": round(float(np.mean([r["psnr"] for r in rows])), 3),
+                       "ssim": round(float(np.mean([r["ssim"] for r in rows])), 4),
+                       "conventions": "noise unclipped, image i seeded with i, output clipped"},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    path = weights.save_ours(name, model, card, args.out)
+    print(f"wrote {path} and its model card: Set12 sigma {args.eval_sigma:g}: "
+          f"{card['evaluation']['psnr']:.2f} dB / SSIM {card['evaluation']['ssim']:.4f}")
+    return 0
 
 
 def _models(args) -> int:
@@ -64,6 +115,23 @@ def main(argv=None) -> int:
                      help="a notebook parameter (JSON values: -p sigma=15 -p 'models=[\"dncnn_b\"]')")
     rep.add_argument("--force", action="store_true", help="rerun notebooks that already finished")
     rep.set_defaults(func=_reproduce)
+    tr = sub.add_parser("train", help="train a zoo model from scratch into our checkpoint + model card")
+    tr.add_argument("model")
+    tr.add_argument("--steps", type=int, default=2000)
+    tr.add_argument("--batch-size", type=int, default=64)
+    tr.add_argument("--patch-size", type=int, default=40)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--sigma", type=float, default=25.0, help="training noise level (0-255)")
+    tr.add_argument("--sigma-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                    help="draw the level per patch from [LOW, HIGH] (blind / noise-map models)")
+    tr.add_argument("--eval-sigma", type=float, default=25.0)
+    tr.add_argument("--dataset", default="train400")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", default="cpu")
+    tr.add_argument("--name", help="checkpoint name (default: the model name)")
+    tr.add_argument("--out", help="folder for the checkpoint (default: companion/checkpoints)")
+    tr.add_argument("--state", help="resumable training state (default: outputs/train/<name>.state.pt)")
+    tr.set_defaults(func=_train)
     sub.add_parser("models", help="list the model zoo").set_defaults(func=_models)
     ds = sub.add_parser("datasets", help="list the datasets")
     ds.add_argument("--resolve", action="store_true", help="also say where each one is found")

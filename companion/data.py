@@ -344,40 +344,40 @@ class PatchSampler:
 
     DnCNN (Zhang et al. 2017, Sec. IV-A) trains on 40x40 patches of Train400 with flips and
     rotations; here patches are cropped at random positions each draw rather than from a fixed
-    pre-extracted grid. Seeded: the same seed gives the same sequence of batches.
+    pre-extracted grid. Batch ``step`` is a function of ``(seed, step)`` alone, so a resumed
+    training run sees exactly the batches it would have seen without the interruption.
     """
 
     def __init__(self, images, size: int = 40, batch_size: int = 128, seed: int = 0,
                  augment: bool = True):
-        items = list(images) if not isinstance(images, ImageSet) else [img for _, img in images]
-        if isinstance(images, torch.Tensor):
+        if isinstance(images, ImageSet):
+            items = [img for _, img in images]
+        elif isinstance(images, torch.Tensor):
             items = [img[None] for img in images]
-        items = [img if img.dim() == 4 else img[None] for img in items]
+        else:
+            items = [img if img.dim() == 4 else img[None] for img in images]
         if not items:
             raise ValueError("PatchSampler needs at least one image")
         small = [tuple(i.shape[-2:]) for i in items if min(i.shape[-2:]) < size]
         if small:
             raise ValueError(f"patch size {size} exceeds image sizes {small[:3]}")
         self.images, self.size, self.batch_size, self.augment = items, size, batch_size, augment
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
 
-    def sample(self) -> torch.Tensor:
-        """One batch: ``batch_size x C x size x size``."""
+    def batch(self, step: int) -> torch.Tensor:
+        """Batch number ``step``: ``batch_size x C x size x size``."""
+        rng = np.random.default_rng([self.seed, step])
         out = []
         s = self.size
-        for k in self.rng.integers(len(self.images), size=self.batch_size):
+        for k in rng.integers(len(self.images), size=self.batch_size):
             img = self.images[k]
-            top = int(self.rng.integers(img.shape[-2] - s + 1))
-            left = int(self.rng.integers(img.shape[-1] - s + 1))
+            top = int(rng.integers(img.shape[-2] - s + 1))
+            left = int(rng.integers(img.shape[-1] - s + 1))
             patch = img[0, :, top:top + s, left:left + s]
             if self.augment:
-                mode = int(self.rng.integers(8))
+                mode = int(rng.integers(8))
                 patch = torch.rot90(patch, mode % 4, dims=(-2, -1))
                 if mode >= 4:
                     patch = torch.flip(patch, dims=(-1,))
             out.append(patch)
         return torch.stack(out)
-
-    def __iter__(self):
-        while True:
-            yield self.sample()

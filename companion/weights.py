@@ -12,6 +12,7 @@ The project's own checkpoints live in ``companion/checkpoints/<name>.pt`` beside
 
 import hashlib
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -200,3 +201,18 @@ def ours(name: str) -> Path:
     card = model_card(name)
     path = Path(str(_checkpoints().joinpath(f"{name}.pt")))
     return _verify(path, card["sha256"], f"checkpoint {name}")
+
+
+def save_ours(name: str, model: torch.nn.Module, card: dict, folder: str | Path | None = None) -> Path:
+    """Write our checkpoint ``<name>.pt`` (a plain state_dict) and its model card ``<name>.json``
+    (``card`` plus the checkpoint's sha256) into ``companion/checkpoints`` or ``folder``."""
+    from .report import write_atomic
+
+    folder = Path(folder) if folder is not None else Path(str(_checkpoints()))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.pt"
+    tmp = folder / f".{name}.pt.tmp"
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    os.replace(tmp, path)
+    write_atomic(folder / f"{name}.json", json.dumps({**card, "sha256": sha256_of(path)}, indent=1))
+    return path

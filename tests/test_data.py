@@ -141,11 +141,12 @@ def test_bad_names():
 def test_patch_sampler():
     rng = np.random.default_rng(0)
     images = [torch.from_numpy(rng.random((1, 1, 60, 70), dtype=np.float32)) for _ in range(3)]
-    a = data.PatchSampler(images, size=40, batch_size=16, seed=5).sample()
-    b = data.PatchSampler(images, size=40, batch_size=16, seed=5).sample()
-    assert a.shape == (16, 1, 40, 40) and torch.equal(a, b)
+    sampler = data.PatchSampler(images, size=40, batch_size=16, seed=5)
+    a = sampler.batch(3)
+    assert a.shape == (16, 1, 40, 40) and torch.equal(a, data.PatchSampler(images, 40, 16, seed=5).batch(3))
+    assert not torch.equal(a, sampler.batch(4))
 
-    plain = data.PatchSampler(images, size=8, batch_size=32, seed=1, augment=False).sample()
+    plain = data.PatchSampler(images, size=8, batch_size=32, seed=1, augment=False).batch(0)
     windows = [img[0, 0].unfold(0, 8, 1).unfold(1, 8, 1).reshape(-1, 8, 8) for img in images]
     for patch in plain:
         assert any((w == patch[0]).flatten(1).all(1).any() for w in windows)

@@ -9,7 +9,8 @@ channel (5 = 4 + 1 for gray, 13 = 12 + 1 for color) and are laid out as ``model.
 Odd sizes are padded by replicating the last row/column, then cropped back.
 
 FFDNet is non-blind: the model is bound to a noise level when created (``sigma``, 0-255
-scale) and ``forward(x)`` uses it; ``forward(x, sigma=...)`` overrides it for one call.
+scale) and ``forward(x)`` uses it; ``forward(x, sigma=...)`` overrides it for one call, with a
+number or one level per image (a tensor of shape (N,), as in training on a range of levels).
 """
 
 import torch
@@ -34,13 +35,13 @@ class FFDNet(Denoiser):
         self.model = nn.Sequential(*layers)
         self.sigma = float(sigma)
 
-    def forward(self, x, sigma: float | None = None):
+    def forward(self, x, sigma: float | torch.Tensor | None = None):
         self.check_input(x)
-        level = self.sigma if sigma is None else float(sigma)
+        level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
         h, w = x.shape[-2:]
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
         sub = F.pixel_unshuffle(x, 2)
-        noise_map = torch.full_like(sub[:, :1], level / 255.0)
+        noise_map = (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(sub[:, :1])
         out = F.pixel_shuffle(self.model(torch.cat([sub, noise_map], 1)), 2)
         return out[..., :h, :w]
 
