@@ -27,6 +27,10 @@ class WeightsError(RuntimeError):
     """Weights that are missing, corrupt or do not fit the architecture."""
 
 
+class WeightsNotFoundError(WeightsError):
+    """An official file that is neither in the named directory, nor cached, nor downloadable."""
+
+
 class UnpinnedWeightsWarning(UserWarning):
     """An official file without a pinned sha256 was used as the user gave it."""
 
@@ -134,17 +138,17 @@ def locate(key: str, directory: str | Path | None = None, download: bool = True)
               f"{cached} is absent. Download {entry.url} (source: {entry.source}) into a folder "
               f"as {entry.filename} and set {config.WEIGHTS_ENV} to that folder.")
     if entry.sha256 is None:
-        raise WeightsError(advice + " (This file has no pinned sha256, so it is never downloaded "
-                                    "automatically.)")
+        raise WeightsNotFoundError(advice + " (This file has no pinned sha256, so it is never downloaded "
+                                            "automatically.)")
     if not download or config.offline():
-        raise WeightsError(advice)
+        raise WeightsNotFoundError(advice)
     import pooch
 
     try:
         pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=Path(entry.filename).name,
                        path=cached.parent, downloader=pooch.HTTPDownloader(timeout=60, progressbar=False))
     except Exception as err:
-        raise WeightsError(f"{advice} The download failed: {type(err).__name__}: {str(err)[:200]}") from err
+        raise WeightsNotFoundError(f"{advice} The download failed: {type(err).__name__}: {str(err)[:200]}") from err
     return cached
 
 

@@ -147,3 +147,24 @@ def test_our_checkpoints_load_and_are_verified(our_checkpoint):
     torch.save(DnCNN(1, 20).state_dict(), folder / "dncnn_b_test.pt")  # no longer what the card says
     with pytest.raises(weights.WeightsError, match="corrupt"):
         models.create("test_ours")
+
+
+def test_best_falls_back_to_ours_only_when_the_official_file_is_absent(our_checkpoint, weights_dir,
+                                                                      tmp_path, monkeypatch):
+    both = models.ModelSpec("test_both", lambda **kw: DnCNN(1, 20), 1, "blind", "test",
+                            official="dncnn_gray_blind", ours="dncnn_b_test")
+    monkeypatch.setitem(models.MODELS, "test_both", both)
+    assert models.create("test_both").info["weights"].startswith("official")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(empty))
+    with pytest.warns(UserWarning, match="official weights not found, using ours"):
+        assert models.create("test_both").info["weights"].startswith("ours")
+    with pytest.raises(weights.WeightsNotFoundError):
+        models.create("test_both", weights="official")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "dncnn_gray_blind.pth").write_bytes(b"tampered")
+    monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(corrupt))
+    with pytest.raises(weights.WeightsError, match="corrupt"):
+        models.create("test_both")

@@ -73,25 +73,27 @@ def spec(name: str) -> ModelSpec:
 
 
 def _weights_path(entry: ModelSpec, choice: str):
-    """Resolve 'best' / 'official' / 'ours' to (path, strip_prefix, description)."""
-    errors = []
+    """Resolve 'best' / 'official' / 'ours' to (path, strip_prefix, description).
+
+    'best' falls back to ours only when the official file is absent; a corrupt one is an error.
+    """
     if choice in ("best", "official") and entry.official:
         try:
             w = wts.official(entry.official)
             return wts.locate(entry.official), w.strip_prefix, f"official: {w.source}"
-        except wts.WeightsError as err:
-            if choice == "official":
+        except wts.WeightsNotFoundError:
+            if choice == "official" or not entry.ours:
                 raise
-            errors.append(str(err))
+            warnings.warn(f"{entry.name}: official weights not found, using ours "
+                          f"(see the model card companion/checkpoints/{entry.ours}.json)", stacklevel=3)
     elif choice == "official":
         raise wts.WeightsError(f"{entry.name} has no official weights; try weights='ours'")
     if choice in ("best", "ours") and entry.ours:
         return wts.ours(entry.ours), "", f"ours: companion/checkpoints/{entry.ours}.pt"
     if choice == "ours":
         raise wts.WeightsError(f"{entry.name} has no checkpoint of ours yet")
-    raise wts.WeightsError(f"no weights available for {entry.name}: "
-                               + " | ".join(errors or ["none registered"])
-                               + " | pass weights=None for a randomly initialized model")
+    raise wts.WeightsError(f"no weights registered for {entry.name}; pass weights=None for a "
+                           f"randomly initialized model, or a path to a state_dict file")
 
 
 def create(name: str, weights: str | Path | None = "best", sigma: float | None = None,
@@ -111,7 +113,8 @@ def create(name: str, weights: str | Path | None = "best", sigma: float | None =
                          + (f", trained for sigma {entry.sigma:g}: pick dncnn_s15/s25/s50" if entry.sigma else "")
                          + "); create it without sigma")
     model = entry.build(sigma=float(sigma if sigma is not None else entry.sigma or 0.0))
-    info = {"name": name, "family": entry.family, "paper": entry.paper, "sigma": sigma or entry.sigma}
+    info = {"name": name, "family": entry.family, "paper": entry.paper,
+            "sigma": entry.sigma if sigma is None else sigma}
     if weights is None:
         info["weights"] = "none (random init)"
     else:
