@@ -44,7 +44,7 @@ def _train(args) -> int:
     cfg = train.TrainConfig(steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
                             lr=args.lr, sigma=sigma, seed=args.seed)
     torch.manual_seed(args.seed)
-    model = models.create(args.model, weights=None, device=device)
+    model = entry.build(**dict(entry.train_kwargs)).to(device)
     images = data.load(args.dataset, color=entry.channels == 3)
     if not images.comparable:
         print(f"error: {args.dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
@@ -52,6 +52,7 @@ def _train(args) -> int:
     name = args.name or args.model
     state = Path(args.state or config.project_root() / "outputs" / "train" / f"{name}.state.pt")
     result = train.train(model, images, cfg, state)
+    model = model.deployable()
     test = data.load("set12", device=device)
     if entry.bindable:
         model.sigma = float(args.eval_sigma)
@@ -65,6 +66,8 @@ def _train(args) -> int:
         "noise": (f"Gaussian, sigma ~ U[{sigma[0]:g}, {sigma[1]:g}] per patch (0-255)" if isinstance(sigma, tuple)
                   else f"Gaussian, sigma {sigma:g} (0-255)"),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()},
+        "training_network": "with batch normalization, folded into the convolutions after training"
+        if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
         "from_scratch": True, "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
         "evaluation": {"dataset": "set12", "sigma": args.eval_sigma, "seed": 0,

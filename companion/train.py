@@ -83,7 +83,11 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
         if state["config"] != config:
             raise ValueError(f"{state_path} was written with another configuration "
                              f"({state['config']}); delete it to start over")
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise ValueError(f"{state_path} holds the state of another network; delete it to start "
+                             f"over ({str(err)[:200]})") from err
         optimizer.load_state_dict(state["optimizer"])
         step, history, elapsed = state["step"], state["history"], state["elapsed_s"]
     takes_sigma = _takes_sigma(model)

@@ -168,3 +168,19 @@ def test_best_falls_back_to_ours_only_when_the_official_file_is_absent(our_check
     monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(corrupt))
     with pytest.raises(weights.WeightsError, match="corrupt"):
         models.create("test_both")
+
+
+@pytest.mark.parametrize("name", ["dncnn_s25", "ffdnet_gray"])
+def test_batch_norm_training_network_folds_into_the_official_layout(name):
+    entry = models.spec(name)
+    torch.manual_seed(0)
+    net = entry.build(**dict(entry.train_kwargs)).train()
+    for _ in range(3):  # give the BN layers running statistics that are not the identity
+        net(torch.rand(4, 1, 24, 24) * 2)
+    net.eval()
+    plain = net.deployable()
+    x = torch.rand(2, 1, 23, 25)
+    with torch.no_grad():
+        assert torch.allclose(net(x), plain(x), atol=1e-5)
+    assert set(plain.state_dict()) == set(entry.build().state_dict())
+    assert plain.deployable() is plain and net.model is not plain.model

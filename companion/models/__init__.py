@@ -29,6 +29,8 @@ class ModelSpec:
         model with a noise-level input (FFDNet) is bound to; None for blind models.
     bindable: True when ``create(name, sigma=...)`` may bind another noise level.
     official / ours: the weight key in ``weights.OFFICIAL`` / our checkpoint name, if any.
+    train_kwargs: what ``build`` gets to make the training network (the papers train DnCNN and
+        FFDNet with batch normalization; ``deployable()`` folds it after training).
     """
 
     name: str
@@ -41,22 +43,27 @@ class ModelSpec:
     official: str | None = None
     ours: str | None = None
     notes: str = ""
+    train_kwargs: tuple = ()
 
 
 _DNCNN = "Zhang et al., IEEE TIP 2017 (DnCNN)"
 _FFDNET = "Zhang, Zuo & Zhang, IEEE TIP 2018 (FFDNet)"
 
+_BN = (("batch_norm", True),)
+
 MODELS = {s.name: s for s in [
-    *[ModelSpec(f"dncnn_s{s}", lambda **kw: DnCNN(1, 17), 1, "non-blind", _DNCNN, sigma=s,
-                official=f"dncnn_{s}") for s in (15, 25, 50)],
-    ModelSpec("dncnn_b", lambda **kw: DnCNN(1, 20), 1, "blind", _DNCNN, official="dncnn_gray_blind",
-              notes="trained for sigma in [0, 55]"),
-    ModelSpec("cdncnn_b", lambda **kw: DnCNN(3, 20), 3, "blind", _DNCNN, official="dncnn_color_blind",
-              notes="trained for sigma in [0, 55]"),
-    ModelSpec("ffdnet_gray", lambda sigma=25.0, **kw: FFDNet(1, sigma=sigma), 1, "non-blind", _FFDNET,
-              sigma=25.0, bindable=True, official="ffdnet_gray", notes="noise-level map input, sigma in [0, 75]"),
-    ModelSpec("ffdnet_color", lambda sigma=25.0, **kw: FFDNet(3, sigma=sigma), 3, "non-blind", _FFDNET,
-              sigma=25.0, bindable=True, official="ffdnet_color", notes="noise-level map input, sigma in [0, 75]"),
+    *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
+                "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", train_kwargs=_BN) for s in (15, 25, 50)],
+    ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
+              official="dncnn_gray_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
+    ModelSpec("cdncnn_b", lambda batch_norm=False, **kw: DnCNN(3, 20, batch_norm=batch_norm), 3, "blind", _DNCNN,
+              official="dncnn_color_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
+    ModelSpec("ffdnet_gray", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(1, sigma=sigma, batch_norm=batch_norm),
+              1, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_gray",
+              notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN),
+    ModelSpec("ffdnet_color", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(3, sigma=sigma, batch_norm=batch_norm),
+              3, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_color",
+              notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN),
 ]}
 
 

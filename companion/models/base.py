@@ -1,4 +1,7 @@
-"""What every denoiser in the zoo shares: an input check and a record of its weights."""
+"""What every denoiser in the zoo shares: an input check, a record of its weights, and the
+plain Conv(+BN)+ReLU stack of DnCNN and FFDNet with its batch-normalization folding."""
+
+import copy
 
 import torch
 from torch import nn
@@ -26,3 +29,57 @@ class Denoiser(nn.Module):
             raise ValueError(f"{type(self).__name__} is a {kind} model and takes {self.in_channels} "
                              f"channel(s), got {x.shape[1]}; load the images with "
                              f"color={self.in_channels == 3}")
+
+    def deployable(self) -> "Denoiser":
+        """The network to ship after training: itself, or, when its ``model`` is a conv stack
+        trained with batch normalization, an eval-mode copy with the BN folded in."""
+        stack = getattr(self, "model", None)
+        if not isinstance(stack, nn.Sequential) or not has_batch_norm(stack):
+            return self
+        plain = copy.deepcopy(self).eval()
+        plain.model = fold_batch_norm(plain.model)
+        return plain
+
+
+def conv_stack(in_channels: int, out_channels: int, features: int, depth: int,
+               batch_norm: bool = False) -> nn.Sequential:
+    """Conv+ReLU, (depth - 2) x Conv(+BN)+ReLU, Conv: the body of DnCNN and FFDNet.
+
+    Without BN the convolutions sit at the even indices ``0, 2, ...`` (the layout of the
+    released KAIR files); with BN (for training, as in the papers) the middle convolutions
+    have no bias and each is followed by a BatchNorm2d.
+    """
+    if depth < 2:
+        raise ValueError(f"a conv stack needs depth >= 2, got {depth}")
+    layers = [nn.Conv2d(in_channels, features, 3, padding=1), nn.ReLU(inplace=True)]
+    for _ in range(depth - 2):
+        layers.append(nn.Conv2d(features, features, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(features))
+        layers.append(nn.ReLU(inplace=True))
+    layers.append(nn.Conv2d(features, out_channels, 3, padding=1))
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def fold_batch_norm(stack: nn.Sequential) -> nn.Sequential:
+    """The same function in eval mode, with each BatchNorm2d folded into the conv before it:
+    W' = W g / sqrt(v + e), b' = (b - m) g / sqrt(v + e) + beta (per output channel)."""
+    layers = []
+    for layer in stack:
+        if isinstance(layer, nn.BatchNorm2d):
+            conv = layers[-1]
+            scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
+            folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                               conv.padding, bias=True).to(conv.weight.device)
+            folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(layer.running_mean)
+            folded.bias.copy_((bias - layer.running_mean) * scale + layer.bias)
+            layers[-1] = folded
+        else:
+            layers.append(copy.deepcopy(layer))
+    return nn.Sequential(*layers)
+
+
+def has_batch_norm(stack: nn.Sequential) -> bool:
+    return any(isinstance(layer, nn.BatchNorm2d) for layer in stack)

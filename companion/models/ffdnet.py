@@ -6,7 +6,9 @@ Facts used: the noisy image is reversibly downsampled into four sub-images (pixe
 maps them to the four clean sub-images, which pixel shuffle puts back. Gray: 15 layers of 64
 features; color: 12 layers of 96. The released KAIR weights put the noise map as the LAST input
 channel (5 = 4 + 1 for gray, 13 = 12 + 1 for color) and are laid out as ``model.{0,2,...}``.
-Odd sizes are padded by replicating the last row/column, then cropped back.
+Odd sizes are padded by replicating the last row/column, then cropped back. Middle layers are
+Conv+BN+ReLU in the paper; ``batch_norm=True`` builds that training network and
+``deployable()`` folds the BN into the official layout.
 
 FFDNet is non-blind: the model is bound to a noise level when created (``sigma``, 0-255
 scale) and ``forward(x)`` uses it; ``forward(x, sigma=...)`` overrides it for one call, with a
@@ -15,24 +17,17 @@ number or one level per image (a tensor of shape (N,), as in training on a range
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from .base import Denoiser
+from .base import Denoiser, conv_stack
 
 
 class FFDNet(Denoiser):
     def __init__(self, in_channels: int = 1, depth: int | None = None,
-                 features: int | None = None, sigma: float = 25.0):
+                 features: int | None = None, sigma: float = 25.0, batch_norm: bool = False):
         super().__init__()
         self.in_channels = in_channels
         depth = depth or (15 if in_channels == 1 else 12)
         features = features or (64 if in_channels == 1 else 96)
-        sub = 4 * in_channels
-        layers = [nn.Conv2d(sub + 1, features, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(features, features, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(features, sub, 3, padding=1))
-        self.model = nn.Sequential(*layers)
+        self.model = conv_stack(4 * in_channels + 1, 4 * in_channels, features, depth, batch_norm)
         self.sigma = float(sigma)
 
     def forward(self, x, sigma: float | torch.Tensor | None = None):

@@ -1,0 +1,37 @@
+import json
+import subprocess
+import sys
+
+import torch
+
+from companion import models, weights
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "companion", *args], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_train_writes_a_checkpoint_and_its_model_card(data_dir, tmp_path):
+    out = _cli("train", "dncnn_s25", "--steps", "3", "--batch-size", "2", "--patch-size", "24",
+               "--out", str(tmp_path), "--state", str(tmp_path / "state.pt"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    card = json.loads((tmp_path / "dncnn_s25.json").read_text())
+    assert card["sha256"] == weights.sha256_of(tmp_path / "dncnn_s25.pt")
+    assert card["config"]["steps"] == 3 and card["evaluation"]["dataset"] == "set12"
+    assert "--steps 3" in card["trained_by"]
+    net = models.create("dncnn_s25", weights=tmp_path / "dncnn_s25.pt")  # the official layout
+    assert not any("running" in k for k in net.state_dict())
+    assert torch.load(tmp_path / "state.pt", weights_only=True)["step"] == 3
+
+
+def test_models_and_datasets_listings():
+    out = _cli("models")
+    assert out.returncode == 0 and "dncnn_b" in out.stdout and "ffdnet_color" in out.stdout
+    out = _cli("datasets")
+    assert out.returncode == 0 and "set12" in out.stdout and "levin09" in out.stdout
+
+
+def test_reproduce_refuses_unknown_parameters():
+    out = _cli("reproduce", "--only", "00", "-p", "sigmaa=15")
+    assert out.returncode == 2 and "unknown parameter(s) ['sigmaa']" in out.stderr
