@@ -21,6 +21,18 @@ CLAIMS = {c.id: c for c in [
           "The official DnCNN-S (sigma 25) reaches 30.44 dB mean PSNR on Set12 at sigma 25."),
     Claim("ffdnet_gray_set12", "00_quickstart", "Zhang et al. 2018, Table III",
           "The official FFDNet (gray) reaches 30.43 dB mean PSNR on Set12 at sigma 25."),
+    Claim("attack_every_model_drops", "01_attack", "Ning et al., Sec. IV-B, Table III",
+          "denoising-PGD lowers the PSNR of every deep denoiser (DMR < 0 for all)."),
+    Claim("blind_drops_more_than_dncnn", "01_attack", "Ning et al., Tables I-III",
+          "DnCNN-B drops more under attack than DnCNN-S."),
+    Claim("nonblind_most_robust", "01_attack", "Ning et al., Sec. IV-B, Table III",
+          "Non-blind models are the most robust and blind models the least (mean DMR by family)."),
+    Claim("not_a_noise_level_shift", "01_attack", "Ning et al., Sec. IV-A",
+          "Fresh Gaussian noise with the adversarial noise's standard deviation hurts far less than the "
+          "adversarial noise: the drop is not a shift of noise level."),
+    Claim("noisy_attack_beats_clean_attack", "01_attack", "Ning et al., Sec. V-A, Figure 12",
+          "Attacking the noisy image hurts more than attacking the clean image at matched noise "
+          "standard deviation."),
 ]}
 
 STATUSES = ("supported", "contradicted", "not run")

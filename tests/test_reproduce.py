@@ -94,6 +94,19 @@ def test_quickstart_runs_on_a_fresh_offline_machine(no_data, tmp_path, monkeypat
     assert "not comparable" in (tmp_path / "summary.md").read_text()
 
 
+def test_attack_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    info = reproduce.run(profile="quick", device="cpu", only=["01"], output=tmp_path, progress=False)
+    assert info["notebooks"]["01_attack"]["status"] == "done"
+    results = json.loads((tmp_path / "01_attack.json").read_text())
+    claims = {c["id"]: c["status"] for c in results["claims"]}
+    assert set(claims) == {cid for cid, c in CLAIMS.items() if c.notebook == "01_attack"}
+    assert claims["attack_every_model_drops"] == "supported"
+    table3 = next(t for t in results["tables"] if t["id"] == "table_iii")
+    dmr = {r["model"]: r["DMR"] for r in table3["rows"] if r["DMR"] is not None}
+    assert {"dncnn_s25", "dncnn_b", "ffdnet_gray"} <= set(dmr) and all(v < 0 for v in dmr.values())
+    assert len(results["figures"]) == 6 and all((tmp_path / f).is_file() for f in results["figures"])
+
+
 def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
     r = report.Results("00_quickstart", tmp_path, {})
     r.claim("dncnn_s25_set12", True, "ours 30.45 vs paper 30.44")

@@ -1,0 +1,77 @@
+"""denoising-PGD cost on this machine.
+
+    python benchmarks/attack_overhead.py [--device cpu] [--model dncnn_s25] [--steps 5] [--repeats 5]
+
+1. Overhead ratio = time(T-step attack on a batch) / (T x time(one forward + backward to the
+   input on that batch)), medians over ``repeats`` runs, measured in one process. The attack
+   does one forward and one backward per step plus elementwise work, so the target is <= 1.1.
+2. The time to attack all of Set12 (12 images, two sizes) once, and per image.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from companion import config, data, models, noise
+from companion.attacks import denoising_pgd
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _median_time(fn, repeats, device):
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", default="dncnn_s25")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=4, help="256x256 Set12 images in the batch")
+    args = parser.parse_args()
+    device = config.device(args.device)
+    model = models.create(args.model, device=device)
+    images = data.load("set12", device=device)
+    clean = next(g for _, g in images.groups())[: args.batch]
+    x = noise.gaussian(clean, 25)
+
+    def forward_backward():
+        inp = x.clone().requires_grad_(True)
+        loss = ((model(inp) - clean) ** 2).sum()
+        torch.autograd.grad(loss, inp)
+
+    forward_backward()  # warm-up
+    one = _median_time(forward_backward, args.repeats, device)
+    attack = _median_time(lambda: denoising_pgd(model, x, clean, steps=args.steps), args.repeats, device)
+    ratio = attack / (args.steps * one)
+    print(f"| quantity | value |\n|---|---|")
+    print(f"| model, device | {args.model}, {device} ({torch.get_num_threads()} threads) |")
+    print(f"| batch | {tuple(clean.shape)} |")
+    print(f"| one forward+backward (median of {args.repeats}) | {one:.3f} s |")
+    print(f"| {args.steps}-step attack (median of {args.repeats}) | {attack:.3f} s |")
+    print(f"| overhead ratio | {ratio:.3f} (target <= 1.1) |")
+    noisy = [noise.gaussian(img, 25, seed=i) for i, (_, img) in enumerate(images)]
+    cleans = [img for _, img in images]
+    _sync(device)
+    t0 = time.perf_counter()
+    denoising_pgd(model, noisy, cleans, steps=args.steps)
+    _sync(device)
+    total = time.perf_counter() - t0
+    print(f"| attack all of Set12 once | {total:.1f} s ({total / len(cleans):.2f} s per image) |")
+
+
+if __name__ == "__main__":
+    main()

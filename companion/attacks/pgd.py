@@ -1,0 +1,106 @@
+"""denoising-PGD: the L-infinity attack of Ning et al. (arXiv:2306.16050, Sec. III-B).
+
+The attack perturbs the noisy observation x (not the clean image y) so that the denoiser D
+fails: it maximizes ||D(x') - y||_2^2 over x' in the L-infinity ball of radius eps around x,
+by projected gradient ascent (Madry et al. 2018):
+
+    x'_0 = x + u,                     u ~ U[-eps, eps]  (per pixel)
+    x'_{t+1} = Proj_{B_inf(x, eps)}( x'_t + alpha * sign(grad_{x'} ||D(x'_t) - y||^2) )
+
+for t = 0 .. T-1. Paper defaults: sigma 25, eps = 0.012 for gray images and 0.055 for color,
+T = 5. The step size alpha is not given in the paper; the default here is alpha = eps / T,
+the choice Ning et al.'s Algorithm 1 (the L2 variant) makes, so T steps can cross the ball.
+
+Interpretations, where the paper is silent:
+- Images are unclipped noisy observations (the convention of the official DnCNN results), so
+  x' is not clipped to [0, 1]; ``clip=True`` clips it, for noisy images that were clipped.
+- The random start is drawn per image with NumPy, seeded ``seed + i`` for image i, like the
+  Gaussian noise: a batch gives the same result as one image at a time, on any device.
+- The loss is summed per image, so an image's gradient never depends on its batch.
+
+Section V-A also attacks the clean image itself (x = y, 10 iterations, eps = 0.157); that is
+``clean_image_pgd``, the same algorithm from the other starting point.
+"""
+
+import numpy as np
+import torch
+
+from ..checks import as_batch
+
+GRAY_EPS = 0.012
+COLOR_EPS = 0.055
+
+
+def _uniform_start(x: torch.Tensor, eps: float, seeds: list) -> torch.Tensor:
+    draws = [np.random.RandomState(s).uniform(-eps, eps, size=tuple(x.shape[1:])) for s in seeds]
+    return torch.from_numpy(np.stack(draws).astype(np.float32)).to(x.device)
+
+
+def _attack(model, noisy, clean, eps, steps, alpha, seeds, clip, random_start):
+    """PGD on one batch of same-size images; ``seeds[i]`` seeds image i's random start."""
+    noisy, clean = as_batch(noisy, "noisy image"), as_batch(clean, "clean image")
+    if noisy.shape != clean.shape:
+        raise ValueError(f"noisy {tuple(noisy.shape)} and clean {tuple(clean.shape)} differ in shape")
+    x, clean = noisy.detach(), clean.to(noisy.device)
+    adv = x + _uniform_start(x, eps, seeds) if random_start else x.clone()
+    if clip:
+        adv = adv.clamp(0, 1)
+    was_training = model.training
+    model.eval()
+    try:
+        for _ in range(steps):
+            adv.requires_grad_(True)
+            with torch.enable_grad():
+                loss = ((model(adv) - clean) ** 2).sum()
+                grad, = torch.autograd.grad(loss, adv)
+            adv = adv.detach() + alpha * grad.sign()
+            adv = torch.min(torch.max(adv, x - eps), x + eps)
+            if clip:
+                adv = adv.clamp(0, 1)
+    finally:
+        model.train(was_training)
+    return adv.detach()
+
+
+def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, steps: int = 5,
+                  alpha: float | None = None, seed: int = 0, clip: bool = False,
+                  random_start: bool = True):
+    """Adversarial noisy images for ``model`` (see the module docstring for the algorithm).
+
+    Args:
+        noisy, clean: NCHW tensors of one size, or lists of 1CHW tensors of mixed sizes (grouped
+            by size and returned as a list in the same order).
+        eps: L-infinity radius on the [0, 1] scale (0.012 gray, 0.055 color in the paper).
+        steps: T, the number of signed-gradient steps.
+        alpha: step size; None gives eps / steps.
+        seed: image i's random start is seeded with seed + i.
+        clip: clip x' to [0, 1] (only for noisy images that were themselves clipped).
+        random_start: start from x + U[-eps, eps] (True, the paper) or from x.
+
+    The model is used in eval mode and left in the mode it had; no gradient is kept.
+    """
+    if eps < 0 or steps < 0:
+        raise ValueError(f"eps and steps must be >= 0, got eps={eps}, steps={steps}")
+    alpha = eps / max(steps, 1) if alpha is None else float(alpha)
+    if not isinstance(noisy, (list, tuple)):
+        seeds = [seed + i for i in range(as_batch(noisy).shape[0])]
+        return _attack(model, noisy, clean, eps, steps, alpha, seeds, clip, random_start)
+    if not isinstance(clean, (list, tuple)) or len(clean) != len(noisy):
+        raise ValueError("noisy and clean must both be lists of the same length")
+    out = [None] * len(noisy)
+    by_size = {}
+    for i, img in enumerate(noisy):
+        by_size.setdefault(tuple(img.shape[-3:]), []).append(i)
+    for indices in by_size.values():
+        adv = _attack(model, torch.cat([as_batch(noisy[i]) for i in indices]),
+                      torch.cat([as_batch(clean[i]) for i in indices]), eps, steps, alpha,
+                      [seed + i for i in indices], clip, random_start)
+        for j, i in enumerate(indices):
+            out[i] = adv[j:j + 1]
+    return out
+
+
+def clean_image_pgd(model: torch.nn.Module, clean, eps: float = 0.157, steps: int = 10,
+                    alpha: float | None = None, seed: int = 0, clip: bool = False):
+    """Ning et al. Sec. V-A: denoising-PGD started from the clean image itself (x = y)."""
+    return denoising_pgd(model, clean, clean, eps=eps, steps=steps, alpha=alpha, seed=seed, clip=clip)

@@ -1,0 +1,53 @@
+"""Figures shared by the notebooks (matplotlib / seaborn)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from scipy.stats import norm
+
+
+def _show(ax, img: torch.Tensor, title: str) -> None:
+    arr = img[0].detach().cpu().clamp(0, 1).permute(1, 2, 0).numpy()
+    ax.imshow(arr[..., 0] if arr.shape[2] == 1 else arr, cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([]), ax.set_yticks([])
+
+
+def attack_panel(images: dict, psnr: dict, title: str = "", zoom: tuple | None = None):
+    """Ning et al. Figures 1 and 7: clean, noisy, adversarial and both denoised images, PSNR in
+    the titles, and a second row zoomed on ``zoom = (top, left, size)`` (default: the center).
+
+    ``images`` holds 1CHW tensors 'clean', 'noisy', 'adv', 'denoised_gauss', 'denoised_adv';
+    ``psnr`` the PSNRs 'noisy', 'adv', 'gauss', 'attacked'.
+    """
+    h, w = images["clean"].shape[-2:]
+    top, left, size = zoom or ((h - min(h, w) // 4) // 2, (w - min(h, w) // 4) // 2, min(h, w) // 4)
+    panels = [("clean", images["clean"]), (f"noisy ({psnr['noisy']:.2f} dB)", images["noisy"]),
+              (f"adversarial ({psnr['adv']:.2f} dB)", images["adv"]),
+              (f"denoised noisy ({psnr['gauss']:.2f} dB)", images["denoised_gauss"]),
+              (f"denoised adversarial ({psnr['attacked']:.2f} dB)", images["denoised_adv"])]
+    fig, axes = plt.subplots(2, len(panels), figsize=(2.6 * len(panels), 5.4))
+    for col, (label, img) in enumerate(panels):
+        _show(axes[0, col], img, label)
+        axes[0, col].add_patch(plt.Rectangle((left, top), size, size, fill=False, color="red", lw=1))
+        _show(axes[1, col], img[..., top:top + size, left:left + size], "zoom")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def noise_histogram(samples: dict, sigma: float | None = None, title: str = "", ax=None):
+    """Density histograms of noise samples (0-255 scale), with the N(0, sigma^2) density."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    for label, values in samples.items():
+        values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values).ravel()
+        sns.histplot(values, bins=120, stat="density", element="step", fill=False, label=label, ax=ax)
+    if sigma:
+        t = np.linspace(-4 * sigma, 4 * sigma, 400)
+        ax.plot(t, norm.pdf(t, scale=sigma), "k--", lw=1, label=f"N(0, {sigma:g}^2)")
+    ax.set_xlabel("noise value (0-255)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax.figure

@@ -1,0 +1,39 @@
+"""Interactive explorers for people in JupyterLab. They compute nothing until a button is
+pressed, so a notebook that builds them stays inert when run headless."""
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from . import metrics, models, noise
+from .attacks import denoising_pgd
+from .evaluation import denoise
+from .plots import attack_panel
+
+
+def attack_explorer(images, model_names: list, sigma: float = 25, device="cpu"):
+    """Pick an image, a model, eps and steps; press Run to attack and see Figure 1's panel."""
+    pick_image = W.Dropdown(options=list(images.names), description="image")
+    pick_model = W.Dropdown(options=list(model_names), description="model")
+    eps = W.FloatSlider(value=0.012, min=0.0, max=0.06, step=0.001, readout_format=".3f", description="eps")
+    steps = W.IntSlider(value=5, min=1, max=30, description="steps")
+    run, out = W.Button(description="Run attack", button_style="primary"), W.Output()
+
+    def on_run(_):
+        with out:
+            out.clear_output(wait=True)
+            clean = dict(images)[pick_image.value].to(device)
+            model = models.create(pick_model.value, device=device)
+            x = noise.gaussian(clean, sigma, seed=images.names.index(pick_image.value))
+            adv = denoising_pgd(model, x, clean, eps=eps.value, steps=steps.value)
+            shown = {"clean": clean, "noisy": x, "adv": adv, "denoised_gauss": denoise(model, x).clamp(0, 1),
+                     "denoised_adv": denoise(model, adv).clamp(0, 1)}
+            p = {k: float(metrics.psnr(shown[v].clamp(0, 1), clean)[0]) for k, v in
+                 [("noisy", "noisy"), ("adv", "adv"), ("gauss", "denoised_gauss"), ("attacked", "denoised_adv")]}
+            attack_panel(shown, p, f"{pick_model.value}, eps {eps.value:.3f}, {steps.value} steps")
+            plt.show()
+
+    run.on_click(on_run)
+    box = W.VBox([W.HBox([pick_image, pick_model]), W.HBox([eps, steps, run]), out])
+    display(box)
+    return box
