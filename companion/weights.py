@@ -170,8 +170,14 @@ def read_state_dict(path: str | Path, strip_prefix: str = "") -> dict:
 
 
 def load_into(model: torch.nn.Module, state: dict, origin: str) -> torch.nn.Module:
-    """``model.load_state_dict(state, strict=True)`` with an error that names what differs."""
-    mine, theirs = set(model.state_dict()), set(state)
+    """``model.load_state_dict(state, strict=True)`` with an error that names what differs.
+
+    Files saved before PyTorch 0.4.1 lack BatchNorm's ``num_batches_tracked`` counter, which
+    plays no part in inference: only that omission is filled in from the model.
+    """
+    own = model.state_dict()
+    state = {**{k: v for k, v in own.items() if k.endswith("num_batches_tracked")}, **state}
+    mine, theirs = set(own), set(state)
     if mine != theirs:
         raise WeightsError(f"{origin} does not fit {type(model).__name__}: missing "
                            f"{sorted(mine - theirs)[:5]}, unexpected {sorted(theirs - mine)[:5]}")

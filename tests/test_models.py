@@ -14,6 +14,7 @@ REFERENCE = {
     "dncnn_s25": ("set12", [30.2127, 33.1079]),
     "dncnn_b": ("set12", [30.0383, 33.0852]),
     "ffdnet_gray": ("set12", [30.0564, 33.2721]),
+    "ecndnet_s25": ("set12", [30.1416, 32.9969]),  # released without BN counters (PyTorch < 0.4.1)
     "cdncnn_b": ("cbsd68", [28.2382, 32.2774]),
     "ffdnet_color": ("cbsd68", [28.1452, 32.2533]),
 }
@@ -21,7 +22,7 @@ REFERENCE = {
 
 def test_registry_names():
     assert {"dncnn_s15", "dncnn_s25", "dncnn_s50", "dncnn_b", "cdncnn_b", "ffdnet_gray",
-            "ffdnet_color"} <= set(models.list_models())
+            "ffdnet_color", "ecndnet_s15", "ecndnet_s25", "ecndnet_s50"} <= set(models.list_models())
     assert set(models.list_models(channels=3)) >= {"cdncnn_b", "ffdnet_color"}
     assert "dncnn_b" in models.list_models(family="blind")
 

@@ -15,9 +15,10 @@ from .. import config
 from .. import weights as wts
 from .base import Denoiser
 from .dncnn import DnCNN
+from .ecndnet import ECNDNet
 from .ffdnet import FFDNet
 
-__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "DnCNN", "FFDNet"]
+__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "DnCNN", "ECNDNet", "FFDNet"]
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,15 @@ class ModelSpec:
 
 _DNCNN = "Zhang et al., IEEE TIP 2017 (DnCNN)"
 _FFDNET = "Zhang, Zuo & Zhang, IEEE TIP 2018 (FFDNet)"
+_ECNDNET = "Tian et al., CAAI Trans. Intell. Technol. 2019 (ECNDNet)"
 
 _BN = (("batch_norm", True),)
 
 MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
                 "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", train_kwargs=_BN) for s in (15, 25, 50)],
+    *[ModelSpec(f"ecndnet_s{s}", lambda **kw: ECNDNet(1), 1, "non-blind", _ECNDNET, sigma=s,
+                official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12") for s in (15, 25, 50)],
     ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
               official="dncnn_gray_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
     ModelSpec("cdncnn_b", lambda batch_norm=False, **kw: DnCNN(3, 20, batch_norm=batch_norm), 3, "blind", _DNCNN,
