@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import config
+from . import __version__, config
 from .report import summarize, write_atomic
 
 STANDARD = ("profile", "device", "output_dir")
@@ -76,7 +76,7 @@ def _fingerprint(notebook: Path, parameters: dict) -> dict:
     source = json.loads(notebook.read_text())
     cells = [(c["cell_type"], "".join(c["source"])) for c in source["cells"]]
     return {"notebook_sha256": hashlib.sha256(json.dumps(cells).encode()).hexdigest(),
-            "parameters": parameters}
+            "companion": __version__, "parameters": parameters}
 
 
 def _kernel_path(run_dir: Path) -> str:

@@ -15,6 +15,8 @@ REFERENCE = {
     "dncnn_b": ("set12", [30.0383, 33.0852]),
     "ffdnet_gray": ("set12", [30.0564, 33.2721]),
     "ecndnet_s25": ("set12", [30.1416, 32.9969]),  # released without BN counters (PyTorch < 0.4.1)
+    "n2n_color": ("set3c", [30.4514, 29.7539]),
+    "n2n_ph_gaussian50": ("set3c", [29.9373, 29.5006]),
     "cdncnn_b": ("cbsd68", [28.2382, 32.2774]),
     "ffdnet_color": ("cbsd68", [28.1452, 32.2533]),
 }
@@ -185,3 +187,14 @@ def test_batch_norm_training_network_folds_into_the_official_layout(name):
         assert torch.allclose(net(x), plain(x), atol=1e-5)
     assert set(plain.state_dict()) == set(entry.build().state_dict())
     assert plain.deployable() is plain and net.model is not plain.model
+
+
+def test_noise2noise_takes_any_size_and_every_plummer_hauser_model_loads(weights_dir):
+    names = [n for n in models.list_models() if n.startswith("n2n_ph_")]
+    assert len(names) == 7
+    for name in names:
+        assert models.create(name).info["weights"].startswith("official")
+    net = models.create("n2n_color")
+    x = torch.rand(1, 3, 45, 70)
+    with torch.no_grad():
+        assert net(x).shape == x.shape

@@ -17,8 +17,9 @@ from .base import Denoiser
 from .dncnn import DnCNN
 from .ecndnet import ECNDNet
 from .ffdnet import FFDNet
+from .noise2noise import Noise2NoiseUNet
 
-__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "DnCNN", "ECNDNet", "FFDNet"]
+__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "DnCNN", "ECNDNet", "FFDNet", "Noise2NoiseUNet"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class ModelSpec:
 _DNCNN = "Zhang et al., IEEE TIP 2017 (DnCNN)"
 _FFDNET = "Zhang, Zuo & Zhang, IEEE TIP 2018 (FFDNet)"
 _ECNDNET = "Tian et al., CAAI Trans. Intell. Technol. 2019 (ECNDNet)"
+_N2N = "Lehtinen et al., ICML 2018 (Noise2Noise)"
+_PH = "Plummer & Hauser (Noise2Noise U-Net trained on CIFAR-10)"
+_PLUMMER_HAUSER = {  # registry name: (weight key, what it was trained on)
+    "n2n_ph_gaussian50": ("n2n_ph_gaussian_std_50", "Gaussian, sigma up to 50"),
+    "n2n_ph_gaussian100": ("n2n_ph_gaussian_std_100", "Gaussian, sigma up to 100"),
+    "n2n_ph_impulse_p02": ("n2n_ph_impulse_std50_p0.2", "random-valued impulse, p up to 0.2"),
+    "n2n_ph_impulse_p05": ("n2n_ph_impulse_std50_p0.5", "random-valued impulse, p up to 0.5"),
+    "n2n_ph_poisson100": ("n2n_ph_poisson_100", "Poisson, 100 photons"),
+    "n2n_ph_poisson200": ("n2n_ph_poisson_200", "Poisson, 200 photons"),
+    "n2n_ph_poisson500": ("n2n_ph_poisson_500", "Poisson, 500 photons"),
+}
 
 _BN = (("batch_norm", True),)
 
@@ -62,6 +74,10 @@ MODELS = {s.name: s for s in [
               official="dncnn_gray_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
     ModelSpec("cdncnn_b", lambda batch_norm=False, **kw: DnCNN(3, 20, batch_norm=batch_norm), 3, "blind", _DNCNN,
               official="dncnn_color_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
+    ModelSpec("n2n_color", lambda **kw: Noise2NoiseUNet(3), 3, "blind", _N2N, official="n2n_gaussian",
+              notes="trained on noisy targets, Gaussian sigma up to 50, 64x64 crops (joeylitalien)"),
+    *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _PH, official=key, notes=noise)
+      for name, (key, noise) in _PLUMMER_HAUSER.items()],
     ModelSpec("ffdnet_gray", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(1, sigma=sigma, batch_norm=batch_norm),
               1, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_gray",
               notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN),
