@@ -81,9 +81,18 @@ def test_corrupt_weights_are_refused(weights_dir, tmp_path, monkeypatch):
 def test_missing_weights_say_where_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(tmp_path))
     with pytest.raises(weights.WeightsError, match="KAIR/releases/download/v1.0/dncnn_25.pth.*COMPANION_WEIGHTS_DIR"):
-        models.create("dncnn_s25")
+        models.create("dncnn_s25", weights="official")
     with pytest.raises(weights.WeightsError, match="never downloaded automatically"):
-        models.create("dncnn_s50")
+        models.create("dncnn_s50")  # no checkpoint of ours to fall back to either
+
+
+def test_our_shipped_checkpoints_match_their_model_cards():
+    for name in weights.our_checkpoints():
+        card = weights.model_card(name)
+        assert card["sha256"] == weights.sha256_of(weights.ours(name))
+        assert card["evaluation"]["psnr"] > 25 and card["trained_by"].startswith("companion.train:")
+        model = models.create(card["model"], weights="ours")
+        assert model.info["weights"] == f"ours: companion/checkpoints/{name}.pt"
 
 
 def test_unpinned_official_file_loads_from_a_named_directory(tmp_path, monkeypatch):

@@ -67,7 +67,8 @@ _BN = (("batch_norm", True),)
 
 MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
-                "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", train_kwargs=_BN) for s in (15, 25, 50)],
+                "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", ours="dncnn_s25" if s == 25 else None,
+                train_kwargs=_BN) for s in (15, 25, 50)],
     *[ModelSpec(f"ecndnet_s{s}", lambda **kw: ECNDNet(1), 1, "non-blind", _ECNDNET, sigma=s,
                 official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12") for s in (15, 25, 50)],
     ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
@@ -79,7 +80,7 @@ MODELS = {s.name: s for s in [
     *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _PH, official=key, notes=noise)
       for name, (key, noise) in _PLUMMER_HAUSER.items()],
     ModelSpec("ffdnet_gray", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(1, sigma=sigma, batch_norm=batch_norm),
-              1, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_gray",
+              1, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_gray", ours="ffdnet_gray",
               notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN),
     ModelSpec("ffdnet_color", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(3, sigma=sigma, batch_norm=batch_norm),
               3, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_color",
