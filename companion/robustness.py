@@ -38,7 +38,8 @@ def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 
     adv = attack(model, noisy, clean, seed=seed, **attack_params)
     rows, outputs = [], {}
     for i, name in enumerate(images.names):
-        g, a = _scores(model, noisy[i], clean[i]), _scores(model, adv[i], clean[i])
+        denoised_gauss, denoised_adv = denoise(model, noisy[i]).clamp(0, 1), denoise(model, adv[i]).clamp(0, 1)
+        g, a = metrics.evaluate(denoised_gauss, clean[i]), metrics.evaluate(denoised_adv, clean[i])
         row = {"image": name}
         for m in METRIC_NAMES:
             row[f"{m}_gauss"], row[f"{m}_adv"] = float(g[m][0]), float(a[m][0])
@@ -48,10 +49,8 @@ def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 
         row["linf_perturbation"] = float((adv[i] - noisy[i]).abs().max())
         rows.append(row)
         if keep_outputs:
-            with torch.no_grad():
-                outputs[name] = {"clean": clean[i].cpu(), "noisy": noisy[i].cpu(), "adv": adv[i].cpu(),
-                                 "denoised_gauss": denoise(model, noisy[i]).clamp(0, 1).cpu(),
-                                 "denoised_adv": denoise(model, adv[i]).clamp(0, 1).cpu()}
+            outputs[name] = {"clean": clean[i].cpu(), "noisy": noisy[i].cpu(), "adv": adv[i].cpu(),
+                             "denoised_gauss": denoised_gauss.cpu(), "denoised_adv": denoised_adv.cpu()}
     return rows, outputs
 
 
