@@ -11,6 +11,11 @@ from . import metrics, noise
 from .checks import as_batch, check_noisy_range
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's parameters (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
 @torch.no_grad()
 def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``model(x)`` without gradients, in eval mode (restoring the mode it had).
@@ -34,7 +39,7 @@ def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int =
     Returns ``(rows, outputs)``: one dict per image (image, psnr, ssim, mae, noisy_psnr) in
     dataset order, and ``{name: (noisy, denoised)}`` when ``keep_outputs``.
     """
-    device = next(model.parameters(), torch.empty(0)).device
+    device = model_device(model)
     rows, outputs = [None] * len(images), {}
     for indices, clean in images.groups():
         clean = clean.to(device)

@@ -23,8 +23,9 @@ def _seeds(seed, n: int) -> list:
     return seeds
 
 
-def _draw(x: torch.Tensor, seed, fn) -> torch.Tensor:
-    """Stack ``fn(RandomState, shape)`` over the images of ``x``, as a tensor like ``x``."""
+def draw_per_image(x: torch.Tensor, seed, fn) -> torch.Tensor:
+    """Stack ``fn(RandomState, shape)`` over the images of ``x``, as a float32 tensor on x's
+    device; image i's RandomState is seeded ``seed + i`` (or ``seed[i]`` for a sequence)."""
     shape = tuple(x.shape[1:])
     arrays = [fn(np.random.RandomState(s), shape) for s in _seeds(seed, x.shape[0])]
     return torch.from_numpy(np.stack(arrays).astype(np.float32)).to(x.device)
@@ -41,7 +42,7 @@ def gaussian(x, sigma: float, seed=0, clip: bool = False) -> torch.Tensor:
     if sigma < 0:
         raise ValueError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
     x = _prepare(x)
-    y = x + _draw(x, seed, lambda rs, shape: rs.randn(*shape)) * (sigma / 255.0)
+    y = x + draw_per_image(x, seed, lambda rs, shape: rs.randn(*shape)) * (sigma / 255.0)
     return y.clamp(0, 1) if clip else y
 
 
@@ -51,7 +52,7 @@ def uniform(x, sigma: float, seed=0, clip: bool = False) -> torch.Tensor:
         raise ValueError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
     x = _prepare(x)
     half = np.sqrt(3.0) * sigma / 255.0
-    y = x + _draw(x, seed, lambda rs, shape: rs.uniform(-half, half, size=shape))
+    y = x + draw_per_image(x, seed, lambda rs, shape: rs.uniform(-half, half, size=shape))
     return y.clamp(0, 1) if clip else y
 
 
@@ -81,7 +82,7 @@ def impulse(x, p: float, seed=0) -> torch.Tensor:
         values = rs.uniform(size=(c, h, w))
         return np.concatenate([np.broadcast_to(mask, (c, h, w)), values])
 
-    both = _draw(x, seed, lambda rs, shape: draw(rs, shape))
+    both = draw_per_image(x, seed, lambda rs, shape: draw(rs, shape))
     mask, values = both[:, :c] > 0.5, both[:, c:]
     return torch.where(mask, values, x)
 

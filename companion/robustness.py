@@ -14,13 +14,14 @@ import torch
 
 from . import metrics, noise
 from .attacks import clean_image_pgd, denoising_pgd
-from .evaluation import denoise
+from .evaluation import denoise, model_device
 
 METRIC_NAMES = ("psnr", "mae", "ssim")
 
 
-def _scores(model, inputs, clean):
-    return metrics.evaluate(denoise(model, inputs), clean)
+def _psnr(model, inputs, clean) -> float:
+    """PSNR of the clipped denoised ``inputs`` (one image) against ``clean``."""
+    return float(metrics.psnr(denoise(model, inputs).clamp(0, 1), clean)[0])
 
 
 def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 0, attack=denoising_pgd,
@@ -32,7 +33,7 @@ def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 
     of the adversarial noise x' - y; and, when ``keep_outputs``, ``{name: dict of tensors}``
     with clean, noisy, adversarial and both denoised images.
     """
-    device = next(model.parameters(), torch.empty(0)).device
+    device = model_device(model)
     clean = [img.to(device) for _, img in images]
     noisy = [noise.gaussian(c, sigma, seed=seed + i) for i, c in enumerate(clean)]
     adv = attack(model, noisy, clean, seed=seed, **attack_params)
@@ -68,13 +69,13 @@ def noise_level_control(model: torch.nn.Module, images, rows: list, seed: int = 
     If the Adv drop were only a matter of more noise, these PSNRs would fall as far as Adv's.
     The control noise is seeded ``seed + i``, apart from the test noise.
     """
-    device = next(model.parameters(), torch.empty(0)).device
+    device = model_device(model)
     out = []
     for i, ((name, img), row) in enumerate(zip(images, rows)):
         img = img.to(device)
         control = noise.gaussian(img, row["noise_std_adv"], seed=seed + i)
         out.append({"image": name, "sigma_control": row["noise_std_adv"],
-                    "psnr_control": float(_scores(model, control, img)["psnr"][0])})
+                    "psnr_control": _psnr(model, control, img)})
     return out
 
 
@@ -87,7 +88,7 @@ def clean_vs_noisy_attack(model: torch.nn.Module, images, seed: int = 0, clean_e
     3. attack that noisy image with denoising-PGD (eps, steps) -> x'.
     Rows hold the noise levels and the PSNR of D(x_c), D(x) and D(x') against y.
     """
-    device = next(model.parameters(), torch.empty(0)).device
+    device = model_device(model)
     rows = []
     for i, (name, y) in enumerate(images):
         y = y.to(device)
@@ -96,7 +97,7 @@ def clean_vs_noisy_attack(model: torch.nn.Module, images, seed: int = 0, clean_e
         x = noise.gaussian(y, level, seed=seed + i)
         xa = denoising_pgd(model, x, y, eps=eps, steps=steps, seed=seed + i)
         rows.append({"image": name, "std_clean_attack": level, "std_noisy_attack": float((xa - y).std() * 255),
-                     "psnr_clean_attack": float(_scores(model, xc, y)["psnr"][0]),
-                     "psnr_gauss_matched": float(_scores(model, x, y)["psnr"][0]),
-                     "psnr_noisy_attack": float(_scores(model, xa, y)["psnr"][0])})
+                     "psnr_clean_attack": _psnr(model, xc, y),
+                     "psnr_gauss_matched": _psnr(model, x, y),
+                     "psnr_noisy_attack": _psnr(model, xa, y)})
     return rows

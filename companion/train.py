@@ -13,7 +13,6 @@ resumed run continues exactly where the interrupted one stopped.
 """
 
 import inspect
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import PatchSampler
+from .evaluation import model_device
+from .weights import save_atomic
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,6 @@ def _takes_sigma(model: torch.nn.Module) -> bool:
     return "sigma" in inspect.signature(model.forward).parameters
 
 
-def _save_atomic(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Path,
           progress: bool = True) -> dict:
     """Train ``model`` in place on patches of ``images``; returns the loss history.
@@ -73,7 +67,7 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
     from tqdm.auto import tqdm
 
     state_path = Path(state_path)
-    device = next(model.parameters()).device
+    device = model_device(model)
     sampler = PatchSampler(images, cfg.patch_size, cfg.batch_size, seed=cfg.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, history, elapsed = 0, [], 0.0
@@ -110,7 +104,7 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
         if step % 20 == 0:
             bar.set_postfix(loss=f"{sum(history[-20:]) / 20:.2e}")
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _save_atomic({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            save_atomic({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "step": step, "history": history, "elapsed_s": time.perf_counter() - t0}, state_path)
     bar.close()
     model.eval()

@@ -213,6 +213,15 @@ def ours(name: str) -> Path:
     return _verify(path, card["sha256"], f"checkpoint {name}")
 
 
+def save_atomic(obj, path: str | Path) -> None:
+    """``torch.save`` through a temporary file and a rename: never half a checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
 def save_ours(name: str, model: torch.nn.Module, card: dict, folder: str | Path | None = None) -> Path:
     """Write our checkpoint ``<name>.pt`` (a plain state_dict) and its model card ``<name>.json``
     (``card`` plus the checkpoint's sha256) into ``companion/checkpoints`` or ``folder``."""
@@ -221,8 +230,6 @@ def save_ours(name: str, model: torch.nn.Module, card: dict, folder: str | Path 
     folder = Path(folder) if folder is not None else Path(str(_checkpoints()))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.pt"
-    tmp = folder / f".{name}.pt.tmp"
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
-    os.replace(tmp, path)
+    save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
     write_atomic(folder / f"{name}.json", json.dumps({**card, "sha256": sha256_of(path)}, indent=1))
     return path

@@ -22,18 +22,13 @@ Section V-A also attacks the clean image itself (x = y, 10 iterations, eps = 0.1
 ``clean_image_pgd``, the same algorithm from the other starting point.
 """
 
-import numpy as np
 import torch
 
 from ..checks import as_batch
+from ..noise import draw_per_image
 
 GRAY_EPS = 0.012
 COLOR_EPS = 0.055
-
-
-def _uniform_start(x: torch.Tensor, eps: float, seeds: list) -> torch.Tensor:
-    draws = [np.random.RandomState(s).uniform(-eps, eps, size=tuple(x.shape[1:])) for s in seeds]
-    return torch.from_numpy(np.stack(draws).astype(np.float32)).to(x.device)
 
 
 def _attack(model, noisy, clean, eps, steps, alpha, seeds, clip, random_start):
@@ -42,7 +37,8 @@ def _attack(model, noisy, clean, eps, steps, alpha, seeds, clip, random_start):
     if noisy.shape != clean.shape:
         raise ValueError(f"noisy {tuple(noisy.shape)} and clean {tuple(clean.shape)} differ in shape")
     x, clean = noisy.detach(), clean.to(noisy.device)
-    adv = x + _uniform_start(x, eps, seeds) if random_start else x.clone()
+    adv = x + draw_per_image(x, seeds, lambda rs, shape: rs.uniform(-eps, eps, size=shape)) if random_start \
+        else x.clone()
     if clip:
         adv = adv.clamp(0, 1)
     was_training = model.training
