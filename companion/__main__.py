@@ -30,7 +30,8 @@ def _reproduce(args) -> int:
 
 
 def _train(args) -> int:
-    """Train a zoo model from scratch and write our checkpoint and its model card."""
+    """Train a zoo model from scratch with its recipe for ``--profile`` (flags override it) and
+    write our checkpoint and its model card."""
     import time
 
     import numpy as np
@@ -40,45 +41,51 @@ def _train(args) -> int:
 
     entry = models.spec(args.model)
     device = config.device(args.device)
-    sigma = tuple(args.sigma_range) if args.sigma_range else args.sigma
-    cfg = train.TrainConfig(steps=args.steps, batch_size=args.batch_size, patch_size=args.patch_size,
-                            lr=args.lr, sigma=sigma, seed=args.seed)
-    torch.manual_seed(args.seed)
+    recipe = entry.recipe(args.profile)
+    overrides = {"steps": args.steps, "batch_size": args.batch_size, "patch_size": args.patch_size, "lr": args.lr,
+                 "sigma": tuple(args.sigma_range) if args.sigma_range else args.sigma, "seed": args.seed}
+    recipe.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = train.TrainConfig(**recipe)
+    dataset = args.dataset or ("train400" if entry.channels == 1 else "cbsd432")
+    torch.manual_seed(cfg.seed)
     model = entry.build(**dict(entry.train_kwargs)).to(device)
-    images = data.load(args.dataset, color=entry.channels == 3)
+    images = data.load(dataset, color=entry.channels == 3)
     if not images.comparable:
-        print(f"error: {args.dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
+        print(f"error: {dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
         return 2
     name = args.name or args.model
     state = Path(args.state or config.project_root() / "outputs" / "train" / f"{name}.state.pt")
     result = train.train(model, images, cfg, state)
     model = model.deployable()
-    test = data.load("set12", device=device)
     if entry.bindable:
         model.sigma = float(args.eval_sigma)
-    rows, _ = evaluation.gaussian_denoising(model, test, args.eval_sigma, seed=0)
+    evaluation_sets = ["set12"] if entry.channels == 1 else ["set3c", "cbsd68"]
+    scores = {}
+    for test_set in evaluation_sets:
+        rows, _ = evaluation.gaussian_denoising(model, data.load(test_set, device=device), args.eval_sigma, seed=0)
+        scores[test_set] = {"psnr": round(float(np.mean([r["psnr"] for r in rows])), 3),
+                            "ssim": round(float(np.mean([r["ssim"] for r in rows])), 4)}
+    level = (f"U[{cfg.sigma[0]:g}, {cfg.sigma[1]:g}] per patch" if isinstance(cfg.sigma, tuple) else f"{cfg.sigma:g}")
     card = {
         "name": name, "model": args.model, "architecture": repr(model).splitlines()[0].rstrip("("),
-        "parameters": sum(p.numel() for p in model.parameters()), "paper": entry.paper,
+        "variant": entry.variant, "parameters": sum(p.numel() for p in model.parameters()), "paper": entry.paper,
+        "notes": entry.notes, "profile": args.profile,
         "trained_by": "companion.train: " + " ".join(["python -m companion"] + sys.argv[1:]),
-        "data": f"{args.dataset} ({len(images)} images, {'color' if entry.channels == 3 else 'gray'}), "
-                f"random {args.patch_size}x{args.patch_size} patches with the 8 flips/rotations",
-        "noise": (f"Gaussian, sigma ~ U[{sigma[0]:g}, {sigma[1]:g}] per patch (0-255)" if isinstance(sigma, tuple)
-                  else f"Gaussian, sigma {sigma:g} (0-255)"),
+        "data": f"{dataset} ({len(images)} images, {'color' if entry.channels == 3 else 'gray'}), "
+                f"random {cfg.patch_size}x{cfg.patch_size} patches with the 8 flips/rotations",
+        "noise": f"{cfg.noise}, level {level}" + (", noisy targets (Noise2Noise)" if cfg.mode == "noise2noise" else ""),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()},
         "training_network": "with batch normalization, folded into the convolutions after training"
         if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
         "from_scratch": True, "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
-        "evaluation": {"dataset": "set12", "sigma": args.eval_sigma, "seed": 0,
-                       "psnr": round(float(np.mean([r["psnr"] for r in rows])), 3),
-                       "ssim": round(float(np.mean([r["ssim"] for r in rows])), 4),
+        "evaluation": {"sigma": args.eval_sigma, "seed": 0, **scores,
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
         "date": time.strftime("%Y-%m-%d"),
     }
     path = weights.save_ours(name, model, card, args.out)
-    print(f"wrote {path} and its model card: Set12 sigma {args.eval_sigma:g}: "
-          f"{card['evaluation']['psnr']:.2f} dB / SSIM {card['evaluation']['ssim']:.4f}")
+    print(f"wrote {path} and its model card: sigma {args.eval_sigma:g}: "
+          + ", ".join(f"{k} {v['psnr']:.2f} dB / SSIM {v['ssim']:.4f}" for k, v in scores.items()))
     return 0
 
 
@@ -120,16 +127,18 @@ def main(argv=None) -> int:
     rep.set_defaults(func=_reproduce)
     tr = sub.add_parser("train", help="train a zoo model from scratch into our checkpoint + model card")
     tr.add_argument("model")
-    tr.add_argument("--steps", type=int, default=2000)
-    tr.add_argument("--batch-size", type=int, default=64)
-    tr.add_argument("--patch-size", type=int, default=40)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--sigma", type=float, default=25.0, help="training noise level (0-255)")
+    tr.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
+                    help="the model's training recipe: quick (CPU, minutes) or paper (its paper's, for a GPU)")
+    tr.add_argument("--steps", type=int, help="override the recipe's number of steps")
+    tr.add_argument("--batch-size", type=int)
+    tr.add_argument("--patch-size", type=int)
+    tr.add_argument("--lr", type=float)
+    tr.add_argument("--sigma", type=float, help="training noise level (0-255)")
     tr.add_argument("--sigma-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                     help="draw the level per patch from [LOW, HIGH] (blind / noise-map models)")
+    tr.add_argument("--seed", type=int)
     tr.add_argument("--eval-sigma", type=float, default=25.0)
-    tr.add_argument("--dataset", default="train400")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--dataset", help="training set (default: train400 gray, cbsd432 color)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--name", help="checkpoint name (default: the model name)")
     tr.add_argument("--out", help="folder for the checkpoint (default: companion/checkpoints)")

@@ -1,15 +1,25 @@
-"""The trainer: supervised Gaussian denoising on random patches, resumable, deterministic.
+"""One trainer for every zoo model: resumable, deterministic, with the modes the papers use.
 
-This is the mode every zoo model starts from: a fixed noise level (non-blind models such as
-DnCNN-S) or a level drawn uniformly per patch from a range (blind models, and models with a
-noise-level input such as FFDNet, which are then told each patch's level). Facts from the
-papers: 40x40 patches of Train400 with flips and rotations, Adam, MSE loss, learning rate
-divided by 10 late in training (DnCNN, Zhang et al. 2017, Sec. IV-A; FFDNet, Zhang et al. 2018,
-Sec. IV-A, which draws sigma from [0, 75]).
+Modes (``TrainConfig.mode``):
+- ``supervised``: clean patches as targets; one noise level (non-blind models such as
+  DnCNN-S) or a level drawn uniformly per patch from a range (blind models: U[0, 55] for
+  DnCNN-B and RDDCNN-B; models with a noise-level input, such as FFDNet and DRUNet, are told
+  each patch's level). Facts: 40x40 patches of Train400 with flips and rotations, Adam, MSE
+  (DnCNN, Zhang et al. 2017, Sec. IV-A; FFDNet, Zhang et al. 2018, Sec. IV-A).
+- ``noise2noise``: the target is a second, independent noisy draw of the same patch at the
+  same level (Lehtinen et al. 2018, Sec. 3): Gaussian with the L2 loss, Poisson with L1 and
+  random-valued impulse with the annealed L0 loss (|f(x) - y| + 1e-8)^gamma, gamma going
+  linearly from 2 to 0 over training (Lehtinen et al. Sec. 3.3; Plummer & Hauser use the same
+  three losses).
+``transform(model, noisy, target, step) -> input`` (an argument of ``train``) replaces each
+batch's input before the step: adversarial training plugs in there.
 
-Resuming: the state (weights, optimizer, step, loss history) is written atomically every
-``checkpoint_every`` steps; patches and noise of step ``t`` depend only on ``(seed, t)``, so a
-resumed run continues exactly where the interrupted one stopped.
+The optimizer comes from timm (``create_optimizer_v2``), and so does the learning-rate
+schedule (step decay at fractions of the run, or cosine), updated from the step count alone.
+
+Resuming: the state (weights, optimizer, step, RNG state, loss history) is written atomically
+every ``checkpoint_every`` steps; patches and noise of step ``t`` depend only on ``(seed, t)``,
+so a resumed run continues exactly where the interrupted one stopped.
 """
 
 import inspect
@@ -20,9 +30,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import _compat  # noqa: F401  (timm imports torchvision)
 from .data import PatchSampler
 from .evaluation import model_device
 from .weights import save_atomic
+
+MODES = ("supervised", "noise2noise")
+NOISES = ("gaussian", "poisson", "impulse")
+LOSSES = ("l2", "l1", "l0")
 
 
 @dataclass(frozen=True)
@@ -31,26 +46,70 @@ class TrainConfig:
     batch_size: int = 64
     patch_size: int = 40
     lr: float = 1e-3
-    lr_drops: tuple = (0.6, 0.85)  # fractions of ``steps`` after which lr is divided by 10
-    sigma: float | tuple = 25.0  # one level, or (low, high) drawn uniformly per patch (0-255)
+    lr_drops: tuple = (0.6, 0.85)  # fractions of ``steps`` where the lr is multiplied by lr_decay
+    lr_decay: float = 0.1
+    schedule: str = "step"  # 'step' (lr_drops) or 'cosine' (to lr * 1e-3)
+    sigma: float | tuple = 25.0  # the noise level, or (low, high) drawn per patch: Gaussian sigma
+    # (0-255), Poisson photons at intensity 1, or impulse probability
+    mode: str = "supervised"
+    noise: str = "gaussian"
+    loss: str = "l2"
     seed: int = 0
     checkpoint_every: int = 100
 
-    def lr_at(self, step: int) -> float:
-        return self.lr * 0.1 ** sum(step >= f * self.steps for f in self.lr_drops)
+    def __post_init__(self):
+        for field, value, allowed in (("mode", self.mode, MODES), ("noise", self.noise, NOISES),
+                                      ("loss", self.loss, LOSSES), ("schedule", self.schedule, ("step", "cosine"))):
+            if value not in allowed:
+                raise ValueError(f"TrainConfig.{field} must be one of {allowed}, got {value!r}")
+        if self.mode == "supervised" and self.noise != "gaussian":
+            raise ValueError("supervised training uses Gaussian noise; other noises train with mode='noise2noise'")
+
+
+def _corrupt(clean: torch.Tensor, noise: str, level: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """One noisy draw of ``clean`` (on the CPU generator ``g``) with per-patch ``level``."""
+    shape = (-1, 1, 1, 1)
+    if noise == "gaussian":
+        return clean + torch.randn(clean.shape, generator=g) * (level / 255.0).view(shape)
+    if noise == "poisson":
+        photons = level.view(shape)
+        return torch.poisson(clean.clamp(0, 1) * photons, generator=g) / photons
+    hit = torch.rand(clean[:, :1].shape, generator=g) < level.view(shape)  # impulse: one mask per pixel
+    return torch.where(hit, torch.rand(clean.shape, generator=g), clean)
 
 
 def noisy_batch(clean: torch.Tensor, cfg: TrainConfig, step: int) -> tuple:
-    """Gaussian noise for batch ``step``: returns (noisy, per-patch sigma on the 0-255 scale)."""
+    """(input, target, per-patch level) of batch ``step``: the target is ``clean``, or an
+    independent noisy draw in Noise2Noise mode. ``clean`` is moved to the CPU for the draw."""
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+    device, clean = clean.device, clean.cpu()
     n = clean.shape[0]
     if isinstance(cfg.sigma, (tuple, list)):
         low, high = cfg.sigma
-        sigma = low + (high - low) * torch.rand(n, generator=g)
+        level = low + (high - low) * torch.rand(n, generator=g)
     else:
-        sigma = torch.full((n,), float(cfg.sigma))
-    noise = torch.randn(clean.shape, generator=g) * (sigma / 255.0).view(-1, 1, 1, 1)
-    return clean + noise.to(clean.device), sigma.to(clean.device)
+        level = torch.full((n,), float(cfg.sigma))
+    noisy = _corrupt(clean, cfg.noise, level, g)
+    target = _corrupt(clean, cfg.noise, level, g) if cfg.mode == "noise2noise" else clean
+    return noisy.to(device), target.to(device), level.to(device)
+
+
+def loss_fn(out: torch.Tensor, target: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
+    if cfg.loss == "l2":
+        return F.mse_loss(out, target)
+    if cfg.loss == "l1":
+        return F.l1_loss(out, target)
+    gamma = 2.0 * (1.0 - step / cfg.steps)
+    return ((out - target).abs() + 1e-8).pow(gamma).mean()
+
+
+def _scheduler(optimizer, cfg: TrainConfig):
+    from timm.scheduler import CosineLRScheduler, MultiStepLRScheduler
+
+    if cfg.schedule == "cosine":
+        return CosineLRScheduler(optimizer, t_initial=cfg.steps, lr_min=cfg.lr * 1e-3, t_in_epochs=False)
+    return MultiStepLRScheduler(optimizer, decay_t=[int(f * cfg.steps) for f in cfg.lr_drops],
+                                decay_rate=cfg.lr_decay, t_in_epochs=False)
 
 
 def _takes_sigma(model: torch.nn.Module) -> bool:
@@ -58,22 +117,28 @@ def _takes_sigma(model: torch.nn.Module) -> bool:
 
 
 def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Path,
-          progress: bool = True) -> dict:
+          progress: bool = True, transform=None) -> dict:
     """Train ``model`` in place on patches of ``images``; returns the loss history.
 
     ``state_path`` holds the resumable state: an existing one with the same configuration is
     continued, one with another configuration is an error (delete it to start over).
     """
+    from timm.optim import create_optimizer_v2
     from tqdm.auto import tqdm
 
     state_path = Path(state_path)
     device = model_device(model)
     sampler = PatchSampler(images, cfg.patch_size, cfg.batch_size, seed=cfg.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = create_optimizer_v2(model, "adam", lr=cfg.lr, weight_decay=0.0)
+    scheduler = _scheduler(optimizer, cfg)
     step, history, elapsed = 0, [], 0.0
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     if state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=True)
+        try:
+            state = torch.load(state_path, map_location=device, weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{state_path} is not a readable training state ({type(err).__name__}: "
+                             f"{str(err)[:120]}); delete it to start over") from err
         if state["config"] != config:
             raise ValueError(f"{state_path} was written with another configuration "
                              f"({state['config']}); delete it to start over")
@@ -83,18 +148,20 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
             raise ValueError(f"{state_path} holds the state of another network; delete it to start "
                              f"over ({str(err)[:200]})") from err
         optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"].cpu())
         step, history, elapsed = state["step"], state["history"], state["elapsed_s"]
     takes_sigma = _takes_sigma(model)
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc="training", disable=not progress)
     t0 = time.perf_counter() - elapsed
     while step < cfg.steps:
-        for group in optimizer.param_groups:
-            group["lr"] = cfg.lr_at(step)
+        scheduler.step_update(step)
         clean = sampler.batch(step).to(device)
-        noisy, sigma = noisy_batch(clean, cfg, step)
-        out = model(noisy, sigma=sigma) if takes_sigma else model(noisy)
-        loss = F.mse_loss(out, clean)
+        noisy, target, level = noisy_batch(clean, cfg, step)
+        if transform is not None:
+            noisy = transform(model, noisy, target, step)
+        out = model(noisy, sigma=level) if takes_sigma else model(noisy)
+        loss = loss_fn(out, target, cfg, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -105,7 +172,8 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
             bar.set_postfix(loss=f"{sum(history[-20:]) / 20:.2e}")
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             save_atomic({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                          "step": step, "history": history, "elapsed_s": time.perf_counter() - t0}, state_path)
+                         "step": step, "history": history, "rng": torch.get_rng_state(),
+                         "elapsed_s": time.perf_counter() - t0}, state_path)
     bar.close()
     model.eval()
     return {"loss": history, "elapsed_s": time.perf_counter() - t0}

@@ -85,6 +85,9 @@ OFFICIAL = {w.key: w for w in [
     *[WeightFile(f"ecndnet_{s}", f"ecndnet/ecndnet_sigma{s}.pth",
                  _raw("hellloxiaotian/ECNDNet", f"sigma{s}/model_180.pth"), "hellloxiaotian/ECNDNet",
                  f"ECNDNet, sigma {s}", strip_prefix="module.") for s in (15, 25, 50)],
+    *[WeightFile(f"drunet_{k}", f"drunet_{k}.pth", _KAIR + f"drunet_{k}.pth", "cszn/KAIR release v1.0",
+                 f"DRUNet {k} (DPIR), 32.6M parameters; not pinned: used only from a folder you name")
+      for k in ("gray", "color")],
     WeightFile("n2n_gaussian", "n2n/noise2noise_gaussian.pt",
                _raw("joeylitalien/noise2noise-pytorch", "ckpts/gaussian/n2n-gaussian.pt"),
                "joeylitalien/noise2noise-pytorch (MIT)", "Noise2Noise U-Net, RGB, gaussian"),

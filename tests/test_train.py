@@ -58,7 +58,8 @@ def test_another_configuration_is_refused(images, tmp_path):
 def test_noise_levels_per_patch():
     clean = torch.zeros(500, 1, 8, 8)
     cfg = train.TrainConfig(sigma=(0, 75))
-    noisy, sigma = train.noisy_batch(clean, cfg, step=0)
+    noisy, target, sigma = train.noisy_batch(clean, cfg, step=0)
+    assert torch.equal(target, clean)
     assert sigma.min() >= 0 and sigma.max() <= 75 and sigma.std() > 15
     measured = noisy.flatten(1).std(1) * 255
     assert np.corrcoef(measured.numpy(), sigma.numpy())[0, 1] > 0.95
@@ -72,3 +73,72 @@ def test_ffdnet_takes_one_level_per_image():
     both = net(x, sigma=torch.tensor([10.0, 60.0]))
     assert torch.allclose(both[:1], net(x[:1], sigma=10), atol=1e-6)
     assert torch.allclose(both[1:], net(x[1:], sigma=60), atol=1e-6)
+
+
+def test_noise2noise_targets_are_independent_draws_at_the_same_level():
+    clean = torch.full((400, 1, 16, 16), 0.5)
+    cfg = train.TrainConfig(mode="noise2noise", sigma=(10, 50))
+    noisy, target, sigma = train.noisy_batch(clean, cfg, step=3)
+    a, b = (noisy - clean).flatten(1), (target - clean).flatten(1)
+    assert np.corrcoef(a.std(1).numpy(), b.std(1).numpy())[0, 1] > 0.95  # same level per patch
+    assert abs(np.corrcoef(a.flatten().numpy(), b.flatten().numpy())[0, 1]) < 0.01  # independent noise
+
+
+def test_poisson_and_impulse_draws():
+    clean = torch.full((64, 3, 16, 16), 0.4)
+    poisson, target, _ = train.noisy_batch(clean, train.TrainConfig(mode="noise2noise", noise="poisson", sigma=50.0), 0)
+    assert poisson.mean().item() == pytest.approx(0.4, abs=0.01)
+    assert poisson.var().item() == pytest.approx(0.4 / 50, rel=0.1)  # Poisson(50 x) / 50
+    assert torch.allclose(poisson * 50, (poisson * 50).round(), atol=1e-4)
+    impulse, _, _ = train.noisy_batch(clean, train.TrainConfig(mode="noise2noise", noise="impulse", sigma=0.3), 0)
+    hit = (impulse != clean).any(1)
+    assert hit.float().mean().item() == pytest.approx(0.3, abs=0.02)
+    assert ((impulse != clean).all(1) | ~hit).all()  # a pixel is replaced in all its channels
+
+
+def test_annealed_l0_goes_from_l2_to_a_constant():
+    cfg = train.TrainConfig(steps=100, loss="l0", mode="noise2noise", noise="impulse", sigma=0.2)
+    out, target = torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8)
+    assert train.loss_fn(out, target, cfg, 0).item() == pytest.approx(torch.mean((out - target) ** 2).item(), rel=1e-4)
+    assert train.loss_fn(out, target, cfg, 100).item() == pytest.approx(1.0)
+    assert train.loss_fn(out, target, cfg, 50).item() == pytest.approx((out - target).abs().mean().item(), rel=1e-4)
+
+
+def test_bad_configurations_are_refused():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        train.TrainConfig(mode="adversarial")
+    with pytest.raises(ValueError, match="noise2noise"):
+        train.TrainConfig(noise="poisson")
+
+
+def test_transform_replaces_the_input(images, tmp_path):
+    seen = []
+
+    def zero_input(model, noisy, target, step):
+        seen.append(step)
+        return torch.zeros_like(noisy)
+
+    model = _small()
+    cfg = train.TrainConfig(steps=3, batch_size=2, patch_size=16)
+    train.train(model, images, cfg, tmp_path / "t.pt", progress=False, transform=zero_input)
+    assert seen == [0, 1, 2]
+
+
+def test_corrupt_state_gives_a_clear_error(images, tmp_path):
+    (tmp_path / "s.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable training state.*delete it"):
+        train.train(_small(), images, train.TrainConfig(steps=2, batch_size=2, patch_size=16), tmp_path / "s.pt",
+                    progress=False)
+
+
+def test_recipes_exist_for_both_profiles():
+    from companion import models
+
+    for name in models.list_models():
+        entry = models.spec(name)
+        if entry.ours:
+            quick, paper = entry.recipe("quick"), entry.recipe("paper")
+            train.TrainConfig(**quick), train.TrainConfig(**paper)
+            assert paper["steps"] > 10 * quick["steps"]
+    with pytest.raises(ValueError, match="no 'huge' training recipe"):
+        models.spec("rddcnn_b").recipe("huge")

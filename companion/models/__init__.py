@@ -14,12 +14,20 @@ import torch
 from .. import config
 from .. import weights as wts
 from .base import Denoiser
+from .brdnet import BRDNet
+from .curvpnp import CurvPnP
+from .deamnet import DeamNet
 from .dncnn import DnCNN
+from .dpir import DPIR
+from .drunet import DRUNet
 from .ecndnet import ECNDNet
+from .fan import FAN
 from .ffdnet import FFDNet
 from .noise2noise import Noise2NoiseUNet
+from .rddcnn import RDDCNN
 
-__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "DnCNN", "ECNDNet", "FFDNet", "Noise2NoiseUNet"]
+__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "BRDNet", "CurvPnP", "DeamNet",
+           "DnCNN", "DPIR", "DRUNet", "ECNDNet", "FAN", "FFDNet", "Noise2NoiseUNet", "RDDCNN"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,9 @@ class ModelSpec:
     official / ours: the weight key in ``weights.OFFICIAL`` / our checkpoint name, if any.
     train_kwargs: what ``build`` gets to make the training network (the papers train DnCNN and
         FFDNet with batch normalization; ``deployable()`` folds it after training).
+    variant: 'full' (the paper's size) or 'reduced' (narrower, so that we can train it on a CPU).
+    recipes: per profile ('quick', 'paper'), the ``TrainConfig`` fields and the dataset that
+        ``python -m companion train NAME --profile ...`` uses.
     """
 
     name: str
@@ -46,6 +57,14 @@ class ModelSpec:
     ours: str | None = None
     notes: str = ""
     train_kwargs: tuple = ()
+    variant: str = "full"
+    recipes: tuple = ()
+
+    def recipe(self, profile: str) -> dict:
+        recipes = dict(self.recipes)
+        if profile not in recipes:
+            raise ValueError(f"{self.name} has no {profile!r} training recipe; it has: {', '.join(recipes) or 'none'}")
+        return dict(recipes[profile])
 
 
 _DNCNN = "Zhang et al., IEEE TIP 2017 (DnCNN)"
@@ -63,28 +82,111 @@ _PLUMMER_HAUSER = {  # registry name: (weight key, what it was trained on)
     "n2n_ph_poisson500": ("n2n_ph_poisson_500", "Poisson, 500 photons"),
 }
 
+_BRDNET = "Tian, Xu & Zuo, Neural Networks 2020 (BRDNet)"
+_RDDCNN = "Zhang, Tian et al., CAAI Trans. Intell. Technol. 2023 (RDDCNN)"
+_DPIR = "Zhang et al., IEEE TPAMI 2021 (DPIR, DRUNet prior)"
+_FAN = "Mo et al., ACCV 2020 (FAN)"
+_CURVPNP = "Li & Duan, arXiv 2211.07286 / Signal Processing 2025 (CurvPnP)"
+_DEAMNET = "Ren et al., CVPR 2021 (DeamNet)"
+
 _BN = (("batch_norm", True),)
+
+
+def _recipes(quick: dict, paper: dict) -> tuple:
+    """(profile, fields) pairs; 'paper' follows the paper's (or authors' code's) recipe on our
+    training sets (Train400 gray, CBSD432 color), which stand in for their larger ones."""
+    return (("quick", tuple(quick.items())), ("paper", tuple(paper.items())))
+
+
+def _dataset(channels: int) -> str:
+    return "train400" if channels == 1 else "cbsd432"
+
+
+SMALL_DRUNET = (16, 32, 64, 128)
+# quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card)
+QUICK = {
+    "brdnet_1": dict(steps=600, batch_size=16, patch_size=40),
+    "brdnet_3": dict(steps=400, batch_size=16, patch_size=40),
+    "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0)),
+    "drunet_1": dict(steps=3000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
+    "drunet_3": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
+    "fan": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", schedule="cosine", sigma=(15.0, 50.0)),
+    "curvpnp": dict(steps=1500, batch_size=16, patch_size=64, sigma=(0.0, 50.0)),
+    "deamnet": dict(steps=800, batch_size=8, patch_size=64),
+}
+# paper recipes, as steps of the papers' batches (facts: the papers' training sections and the
+# authors' training code; the epochs are converted with the papers' patch counts)
+_DNCNN_PAPER = dict(steps=80_000, batch_size=128, patch_size=40, lr=1e-3, lr_drops=(0.6,))  # 50 epochs x 1600
+_DNCNN_B_PAPER = dict(steps=150_000, batch_size=128, patch_size=50, lr=1e-3, lr_drops=(0.6,), sigma=(0.0, 55.0))
+_FFDNET_PAPER = dict(steps=100_000, batch_size=128, patch_size=50, lr=1e-3, lr_drops=(0.6,), sigma=(0.0, 75.0))
+_BRDNET_PAPER = dict(steps=2_916_000, batch_size=20, patch_size=50, lr=1e-3, lr_drops=(0.6,))  # 50 ep x 58,320
+_RDDCNN_PAPER = dict(steps=670_000, batch_size=128, patch_size=40, lr=1e-3, lr_drops=(1 / 6, 1 / 3, 1 / 2),
+                     lr_decay=0.2, sigma=(0.0, 55.0))  # 180 epochs, milestones 30/60/90, gamma 0.2
+_DRUNET_PAPER = dict(steps=800_000, batch_size=16, patch_size=128, lr=1e-4, lr_drops=tuple(i / 8 for i in range(1, 8)),
+                     lr_decay=0.5, loss="l1", sigma=(0.0, 50.0))  # halve every 100k until < 5e-7
+_FAN_PAPER = dict(steps=300_000, batch_size=48, patch_size=128, lr=2e-4, schedule="cosine", loss="l1",
+                  sigma=(15.0, 50.0))
+_DEAMNET_PAPER = dict(steps=4_000_000, batch_size=8, patch_size=128, lr=1e-4, lr_drops=(0.5,))  # 2000 ep x 2000
 
 MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
                 "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", ours="dncnn_s25" if s == 25 else None,
-                train_kwargs=_BN) for s in (15, 25, 50)],
+                train_kwargs=_BN, recipes=_recipes(dict(steps=2000, batch_size=32, sigma=float(s)),
+                                                   dict(_DNCNN_PAPER, sigma=float(s)))) for s in (15, 25, 50)],
     *[ModelSpec(f"ecndnet_s{s}", lambda **kw: ECNDNet(1), 1, "non-blind", _ECNDNET, sigma=s,
                 official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12") for s in (15, 25, 50)],
     ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
-              official="dncnn_gray_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
+              official="dncnn_gray_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN,
+              recipes=_recipes(dict(steps=2000, batch_size=32, sigma=(0.0, 55.0)), _DNCNN_B_PAPER)),
     ModelSpec("cdncnn_b", lambda batch_norm=False, **kw: DnCNN(3, 20, batch_norm=batch_norm), 3, "blind", _DNCNN,
-              official="dncnn_color_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN),
+              official="dncnn_color_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN,
+              recipes=_recipes(dict(steps=2000, batch_size=32, sigma=(0.0, 55.0)), _DNCNN_B_PAPER)),
     ModelSpec("n2n_color", lambda **kw: Noise2NoiseUNet(3), 3, "blind", _N2N, official="n2n_gaussian",
               notes="trained on noisy targets, Gaussian sigma up to 50, 64x64 crops (joeylitalien)"),
     *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _PH, official=key, notes=noise)
       for name, (key, noise) in _PLUMMER_HAUSER.items()],
     ModelSpec("ffdnet_gray", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(1, sigma=sigma, batch_norm=batch_norm),
               1, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_gray", ours="ffdnet_gray",
-              notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN),
+              notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN,
+              recipes=_recipes(dict(steps=3000, batch_size=64, sigma=(0.0, 75.0)), _FFDNET_PAPER)),
     ModelSpec("ffdnet_color", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(3, sigma=sigma, batch_norm=batch_norm),
               3, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_color",
-              notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN),
+              notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN,
+              recipes=_recipes(dict(steps=3000, batch_size=64, sigma=(0.0, 75.0)), _FFDNET_PAPER)),
+    *[ModelSpec(f"brdnet{'' if c == 1 else '_color'}_s25", lambda c=c, **kw: BRDNet(c), c, "non-blind", _BRDNET,
+                sigma=25.0, ours=f"brdnet{'' if c == 1 else '_color'}_s25",
+                notes="two 17-layer branches, batch renormalization, dilated convolutions",
+                recipes=_recipes(QUICK[f"brdnet_{c}"], _BRDNET_PAPER)) for c in (1, 3)],
+    ModelSpec("rddcnn_b", lambda **kw: RDDCNN(1), 1, "blind", _RDDCNN, ours="rddcnn_b",
+              notes="modulated deformable first layer; trained for sigma in [0, 55]",
+              recipes=_recipes(QUICK["rddcnn"], _RDDCNN_PAPER)),
+    *[ModelSpec(f"dpir_{kind}", lambda sigma=25.0, c=c, **kw: DRUNet(c, sigma=sigma), c, "plug-and-play", _DPIR,
+                sigma=25.0, bindable=True, official=f"drunet_{kind}",
+                notes="full-size DRUNet (32.6M parameters), noise-level map input, sigma in [0, 50]",
+                recipes=_recipes(QUICK[f"drunet_{c}"], _DRUNET_PAPER))
+      for c, kind in ((1, "gray"), (3, "color"))],
+    *[ModelSpec(f"dpir_small_{kind}", lambda sigma=25.0, c=c, **kw: DRUNet(c, SMALL_DRUNET, 2, sigma=sigma), c,
+                "plug-and-play", _DPIR, sigma=25.0, bindable=True, ours=f"dpir_small_{kind}", variant="reduced",
+                notes=f"reduced DRUNet: features {SMALL_DRUNET}, 2 blocks per scale (the paper: 64-512, 4)",
+                recipes=_recipes(QUICK[f"drunet_{c}"], _DRUNET_PAPER))
+      for c, kind in ((1, "gray"), (3, "color"))],
+    ModelSpec("fan", lambda **kw: FAN(64), 3, "blind", _FAN, notes="full size (width 64); no official file is "
+              "registered: pass weights=<path>", recipes=_recipes(QUICK["fan"], _FAN_PAPER)),
+    ModelSpec("fan_small", lambda **kw: FAN(16), 3, "blind", _FAN, ours="fan_small", variant="reduced",
+              notes="reduced FAN: width 16 (the paper: 64)", recipes=_recipes(QUICK["fan"], _FAN_PAPER)),
+    ModelSpec("curvpnp", lambda **kw: CurvPnP(1), 1, "plug-and-play", _CURVPNP,
+              notes="full size (96-768 features, 53.7M parameters); no official file is registered: pass "
+              "weights=<path>", recipes=_recipes(QUICK["curvpnp"], _DRUNET_PAPER)),
+    ModelSpec("curvpnp_small", lambda **kw: CurvPnP(1, SMALL_DRUNET, 1, 1), 1, "plug-and-play", _CURVPNP,
+              ours="curvpnp_small", variant="reduced",
+              notes=f"reduced CurvPnP: features {SMALL_DRUNET}, 1 block per scale (the paper: 96-768; 2 and 4)",
+              recipes=_recipes(QUICK["curvpnp"], _DRUNET_PAPER)),
+    ModelSpec("deamnet", lambda **kw: DeamNet(1, 64), 1, "unfolding", _DEAMNET, sigma=25.0,
+              notes="full size (64 features); no official file is registered: pass weights=<path>",
+              recipes=_recipes(QUICK["deamnet"], dict(_DEAMNET_PAPER, sigma=25.0))),
+    ModelSpec("deamnet_small", lambda **kw: DeamNet(1, 32), 1, "unfolding", _DEAMNET, sigma=25.0,
+              ours="deamnet_small", variant="reduced", notes="reduced DeamNet: 32 features (the paper: 64)",
+              recipes=_recipes(QUICK["deamnet"], dict(_DEAMNET_PAPER, sigma=25.0))),
 ]}
 
 

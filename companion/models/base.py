@@ -71,7 +71,7 @@ def fold_batch_norm(stack: nn.Sequential) -> nn.Sequential:
             conv = layers[-1]
             scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
             folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                               conv.padding, bias=True).to(conv.weight.device)
+                               conv.padding, conv.dilation, bias=True).to(conv.weight.device)
             folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
             bias = conv.bias if conv.bias is not None else torch.zeros_like(layer.running_mean)
             folded.bias.copy_((bias - layer.running_mean) * scale + layer.bias)

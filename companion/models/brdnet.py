@@ -1,0 +1,79 @@
+"""BRDNet (Tian, Xu & Zuo, "Image denoising using deep CNN with batch renormalization",
+Neural Networks 2020).
+
+Facts used (paper Sec. 3 and Fig. 1; layer list of the authors' Keras code,
+hellloxiaotian/BRDNet): two 17-layer branches of 64-feature 3x3 convolutions.
+- Upper branch: Conv+BRN+ReLU, 15 x Conv+BRN+ReLU, Conv to the image channels.
+- Lower branch: Conv+BRN+ReLU, 7 x dilated (rate 2) Conv+ReLU, Conv+BRN+ReLU,
+  6 x dilated Conv+ReLU, Conv+BRN+ReLU, Conv to the image channels.
+Each branch predicts the noise, so each gives ``x - branch(x)``; the two estimates are
+concatenated, a 3x3 conv maps them to a residual and the output is ``x - conv(concat)``.
+BRN is batch renormalization (Ioffe, NeurIPS 2017), which corrects the mini-batch statistics
+towards the moving ones with r and d clipped at r_max = 3, d_max = 5 (Keras defaults the
+authors used), epsilon 1e-3. In eval mode it is plain normalization by the moving statistics.
+"""
+
+import torch
+from torch import nn
+
+from .base import Denoiser
+
+
+class BatchRenorm2d(nn.Module):
+    """Batch renormalization (Ioffe 2017, Algorithm 1): in training
+    y = gamma * ((x - mu_B) / sigma_B * r + d) + beta, with r = clip(sigma_B / sigma, 1/r_max, r_max)
+    and d = clip((mu_B - mu) / sigma, -d_max, d_max) treated as constants; mu and sigma are the
+    moving averages. r_max and d_max grow from 1 and 0 over ``warmup`` batches (Sec. 3.1)."""
+
+    def __init__(self, channels: int, r_max: float = 3.0, d_max: float = 5.0, momentum: float = 0.01,
+                 eps: float = 1e-3, warmup: int = 500):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_std", torch.ones(channels))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        self.r_max, self.d_max, self.momentum, self.eps, self.warmup = r_max, d_max, momentum, eps, warmup
+
+    def forward(self, x):
+        shape = (1, -1, 1, 1)
+        if not self.training:
+            return (x - self.running_mean.view(shape)) / self.running_std.view(shape) * self.weight.view(shape) \
+                + self.bias.view(shape)
+        mean = x.mean((0, 2, 3))
+        std = (x.var((0, 2, 3), unbiased=False) + self.eps).sqrt()
+        ramp = min(1.0, self.num_batches_tracked.item() / self.warmup) if self.warmup else 1.0
+        r_max, d_max = 1 + (self.r_max - 1) * ramp, self.d_max * ramp
+        with torch.no_grad():
+            r = (std / self.running_std).clamp(1 / r_max, r_max)
+            d = ((mean - self.running_mean) / self.running_std).clamp(-d_max, d_max)
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_std.lerp_(std, self.momentum)
+            self.num_batches_tracked += 1
+        x_hat = (x - mean.view(shape)) / std.view(shape) * r.view(shape) + d.view(shape)
+        return x_hat * self.weight.view(shape) + self.bias.view(shape)
+
+
+def _layer(features: int, dilation: int = 1, renorm: bool = False) -> list:
+    layers = [nn.Conv2d(features, features, 3, padding=dilation, dilation=dilation)]
+    return layers + ([BatchRenorm2d(features)] if renorm else []) + [nn.ReLU(inplace=True)]
+
+
+class BRDNet(Denoiser):
+    def __init__(self, in_channels: int = 1, features: int = 64):
+        super().__init__()
+        self.in_channels = in_channels
+        c, f = in_channels, features
+        head = [nn.Conv2d(c, f, 3, padding=1), BatchRenorm2d(f), nn.ReLU(inplace=True)]
+        self.upper = nn.Sequential(*head, *[m for _ in range(15) for m in _layer(f, renorm=True)],
+                                   nn.Conv2d(f, c, 3, padding=1))
+        lower = [*[nn.Conv2d(c, f, 3, padding=1), BatchRenorm2d(f), nn.ReLU(inplace=True)]]
+        lower += [m for _ in range(7) for m in _layer(f, dilation=2)] + _layer(f, renorm=True)
+        lower += [m for _ in range(6) for m in _layer(f, dilation=2)] + _layer(f, renorm=True)
+        self.lower = nn.Sequential(*lower, nn.Conv2d(f, c, 3, padding=1))
+        self.merge = nn.Conv2d(2 * c, c, 3, padding=1)
+
+    def forward(self, x):
+        self.check_input(x)
+        both = torch.cat([x - self.upper(x), x - self.lower(x)], 1)
+        return x - self.merge(both)
