@@ -35,7 +35,7 @@ reproduce: install
 	$(PY) -m companion reproduce --profile $(PROFILE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(if $(OUTPUT),--output $(OUTPUT))
 
 benchmark: install
-	$(PY) benchmarks/official_weights.py --device $(DEVICE)
+	$(PY) benchmarks/zoo.py --device $(DEVICE)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -93,8 +93,8 @@ def _models(args) -> int:
     from .models import MODELS
 
     for name, s in MODELS.items():
-        print(f"{name:14s} {s.channels}ch {s.family:14s} official={s.official or '-':18s} "
-              f"ours={s.ours or '-':10s} {s.paper}{'; ' + s.notes if s.notes else ''}")
+        print(f"{name:18s} {s.channels}ch {s.family:14s} {s.variant:8s} official={s.official or '-':18s} "
+              f"ours={s.ours or '-':17s} {s.paper}{'; ' + s.notes if s.notes else ''}")
     return 0
 
 

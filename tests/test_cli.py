@@ -18,11 +18,17 @@ def test_train_writes_a_checkpoint_and_its_model_card(data_dir, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     card = json.loads((tmp_path / "dncnn_s25.json").read_text())
     assert card["sha256"] == weights.sha256_of(tmp_path / "dncnn_s25.pt")
-    assert card["config"]["steps"] == 3 and card["evaluation"]["dataset"] == "set12"
-    assert "--steps 3" in card["trained_by"]
+    assert card["config"]["steps"] == 3 and card["evaluation"]["set12"]["psnr"] > 0
+    assert card["config"]["batch_size"] == 2 and card["config"]["sigma"] == models.spec("dncnn_s25").recipe("quick")["sigma"]
+    assert "--steps 3" in card["trained_by"] and card["profile"] == "quick"
     net = models.create("dncnn_s25", weights=tmp_path / "dncnn_s25.pt")  # the official layout
     assert not any("running" in k for k in net.state_dict())
     assert torch.load(tmp_path / "state.pt", weights_only=True)["step"] == 3
+
+
+def test_train_refuses_an_unknown_profile():
+    out = _cli("train", "rddcnn_b", "--profile", "huge")
+    assert out.returncode == 2 and "invalid choice: 'huge'" in out.stderr
 
 
 def test_models_and_datasets_listings():
