@@ -105,14 +105,14 @@ def _dataset(channels: int) -> str:
 SMALL_DRUNET = (16, 32, 64, 128)
 # quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card)
 QUICK = {
-    "brdnet_1": dict(steps=600, batch_size=16, patch_size=40),
-    "brdnet_3": dict(steps=400, batch_size=16, patch_size=40),
+    "brdnet_1": dict(steps=400, batch_size=16, patch_size=40),
+    "brdnet_3": dict(steps=300, batch_size=16, patch_size=40),
     "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0)),
-    "drunet_1": dict(steps=3000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
-    "drunet_3": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
-    "fan": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", schedule="cosine", sigma=(15.0, 50.0)),
-    "curvpnp": dict(steps=1500, batch_size=16, patch_size=64, sigma=(0.0, 50.0)),
-    "deamnet": dict(steps=800, batch_size=8, patch_size=64),
+    "drunet_1": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
+    "drunet_3": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
+    "fan": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", schedule="cosine", sigma=(15.0, 50.0)),
+    "curvpnp": dict(steps=1000, batch_size=16, patch_size=64, sigma=(0.0, 50.0)),
+    "deamnet": dict(steps=500, batch_size=8, patch_size=64),
 }
 # paper recipes, as steps of the papers' batches (facts: the papers' training sections and the
 # authors' training code; the epochs are converted with the papers' patch counts)
