@@ -142,3 +142,10 @@ def test_our_checkpoint_denoises_two_images(name, data_dir):
     rows, _ = evaluation.gaussian_denoising(model, data.load(dataset, limit=2), sigma=25, seed=0)
     assert all(r["psnr"] > r["noisy_psnr"] + 5 for r in rows), rows
     assert not math.isnan(rows[0]["ssim"])
+
+
+def test_our_checkpoints_fit_in_git():
+    folder = models.wts._checkpoints()
+    sizes = {name: folder.joinpath(f"{name}.pt").stat().st_size for name in models.wts.our_checkpoints()}
+    assert set(models.wts.our_checkpoints()) >= {models.spec(n).ours for n in SMALL}
+    assert sum(sizes.values()) < 40e6, sizes
