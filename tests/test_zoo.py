@@ -63,7 +63,7 @@ def test_dpir_full_size_needs_a_file_the_user_names(tmp_path, monkeypatch):
 
 def test_batch_renorm_without_correction_is_batch_norm_and_eval_uses_moving_statistics():
     torch.manual_seed(0)
-    brn = BatchRenorm2d(4, warmup=10**9)  # r_max = 1, d_max = 0 during the warm-up
+    brn = BatchRenorm2d(4)  # r_max = 1, d_max = 0 for the first 5k steps
     brn.weight.data.uniform_(0.5, 2)
     brn.bias.data.normal_()
     x = 3 + 2 * torch.randn(8, 4, 5, 5)
@@ -77,7 +77,7 @@ def test_batch_renorm_without_correction_is_batch_norm_and_eval_uses_moving_stat
 
 
 def test_batch_renorm_corrects_towards_the_moving_statistics():
-    brn = BatchRenorm2d(1, warmup=0)
+    brn = BatchRenorm2d(1, plain_steps=0, r_steps=0, d_steps=0)  # fully relaxed at once
     brn.running_std.fill_(2.0)  # the batch has std 1, the moving std 2: r = 0.5
     x = torch.randn(64, 1, 8, 8)
     x = (x - x.mean()) / x.std(unbiased=False)

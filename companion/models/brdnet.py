@@ -10,7 +10,8 @@ Each branch predicts the noise, so each gives ``x - branch(x)``; the two estimat
 concatenated, a 3x3 conv maps them to a residual and the output is ``x - conv(concat)``.
 BRN is batch renormalization (Ioffe, NeurIPS 2017), which corrects the mini-batch statistics
 towards the moving ones with r and d clipped at r_max = 3, d_max = 5 (Keras defaults the
-authors used), epsilon 1e-3. In eval mode it is plain normalization by the moving statistics.
+authors used), epsilon 1e-3, relaxed on Ioffe's schedule. In eval mode it is plain
+normalization by the moving statistics.
 """
 
 import torch
@@ -23,17 +24,27 @@ class BatchRenorm2d(nn.Module):
     """Batch renormalization (Ioffe 2017, Algorithm 1): in training
     y = gamma * ((x - mu_B) / sigma_B * r + d) + beta, with r = clip(sigma_B / sigma, 1/r_max, r_max)
     and d = clip((mu_B - mu) / sigma, -d_max, d_max) treated as constants; mu and sigma are the
-    moving averages. r_max and d_max grow from 1 and 0 over ``warmup`` batches (Sec. 3.1)."""
+    moving averages. Schedule of Ioffe's experiments (Sec. 4): plain batch norm (r_max = 1,
+    d_max = 0) for the first 5k steps, then relaxed linearly to r_max = 3 at 40k steps and
+    d_max = 5 at 25k. Short runs therefore train with batch norm, which is also what the
+    BRDNet authors' Keras layer does in effect (it reads r_max and d_max once, at 1 and 0)."""
 
     def __init__(self, channels: int, r_max: float = 3.0, d_max: float = 5.0, momentum: float = 0.01,
-                 eps: float = 1e-3, warmup: int = 500):
+                 eps: float = 1e-3, plain_steps: int = 5_000, r_steps: int = 40_000, d_steps: int = 25_000):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
         self.register_buffer("running_mean", torch.zeros(channels))
         self.register_buffer("running_std", torch.ones(channels))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-        self.r_max, self.d_max, self.momentum, self.eps, self.warmup = r_max, d_max, momentum, eps, warmup
+        self.r_max, self.d_max, self.momentum, self.eps = r_max, d_max, momentum, eps
+        self.plain_steps, self.r_steps, self.d_steps = plain_steps, r_steps, d_steps
+
+    def _relaxed(self, until: int) -> float:
+        if until <= self.plain_steps:
+            return 1.0
+        t = self.num_batches_tracked.item()
+        return min(1.0, max(0.0, (t - self.plain_steps) / (until - self.plain_steps)))
 
     def forward(self, x):
         shape = (1, -1, 1, 1)
@@ -42,8 +53,8 @@ class BatchRenorm2d(nn.Module):
                 + self.bias.view(shape)
         mean = x.mean((0, 2, 3))
         std = (x.var((0, 2, 3), unbiased=False) + self.eps).sqrt()
-        ramp = min(1.0, self.num_batches_tracked.item() / self.warmup) if self.warmup else 1.0
-        r_max, d_max = 1 + (self.r_max - 1) * ramp, self.d_max * ramp
+        r_max = 1 + (self.r_max - 1) * self._relaxed(self.r_steps)
+        d_max = self.d_max * self._relaxed(self.d_steps)
         with torch.no_grad():
             r = (std / self.running_std).clamp(1 / r_max, r_max)
             d = ((mean - self.running_mean) / self.running_std).clamp(-d_max, d_max)
