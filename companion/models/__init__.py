@@ -42,8 +42,8 @@ class ModelSpec:
     train_kwargs: what ``build`` gets to make the training network (the papers train DnCNN and
         FFDNet with batch normalization; ``deployable()`` folds it after training).
     variant: 'full' (the paper's size) or 'reduced' (narrower, so that we can train it on a CPU).
-    recipes: per profile ('quick', 'paper'), the ``TrainConfig`` fields and the dataset that
-        ``python -m companion train NAME --profile ...`` uses.
+    recipes: per profile ('quick', 'paper'), the ``TrainConfig`` fields that
+        ``python -m companion train NAME --profile ...`` uses (on Train400 gray, CBSD432 color).
     """
 
     name: str
@@ -96,10 +96,6 @@ def _recipes(quick: dict, paper: dict) -> tuple:
     """(profile, fields) pairs; 'paper' follows the paper's (or authors' code's) recipe on our
     training sets (Train400 gray, CBSD432 color), which stand in for their larger ones."""
     return (("quick", tuple(quick.items())), ("paper", tuple(paper.items())))
-
-
-def _dataset(channels: int) -> str:
-    return "train400" if channels == 1 else "cbsd432"
 
 
 SMALL_DRUNET = (16, 32, 64, 128)
