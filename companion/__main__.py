@@ -45,6 +45,7 @@ def _train(args) -> int:
     overrides = {"steps": args.steps, "batch_size": args.batch_size, "patch_size": args.patch_size, "lr": args.lr,
                  "sigma": tuple(args.sigma_range) if args.sigma_range else args.sigma, "seed": args.seed}
     recipe.update({k: v for k, v in overrides.items() if v is not None})
+    recalibrate_batches = recipe.pop("recalibrate_batches", 0)
     cfg = train.TrainConfig(**recipe)
     dataset = args.dataset or ("train400" if entry.channels == 1 else "cbsd432")
     torch.manual_seed(cfg.seed)
@@ -56,6 +57,7 @@ def _train(args) -> int:
     name = args.name or args.model
     state = Path(args.state or config.project_root() / "outputs" / "train" / f"{name}.state.pt")
     result = train.train(model, images, cfg, state)
+    train.recalibrate(model, images, cfg, recalibrate_batches)
     model = model.deployable()
     if entry.bindable:
         model.sigma = float(args.eval_sigma)
@@ -75,6 +77,8 @@ def _train(args) -> int:
                 f"random {cfg.patch_size}x{cfg.patch_size} patches with the 8 flips/rotations",
         "noise": f"{cfg.noise}, level {level}" + (", noisy targets (Noise2Noise)" if cfg.mode == "noise2noise" else ""),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()},
+        "recalibrated_statistics": f"running statistics re-estimated on {recalibrate_batches} batches after training"
+        if recalibrate_batches else "as trained",
         "training_network": "with batch normalization, folded into the convolutions after training"
         if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
         "from_scratch": True, "device": str(device), "torch": torch.__version__,

@@ -116,6 +116,38 @@ def _takes_sigma(model: torch.nn.Module) -> bool:
     return "sigma" in inspect.signature(model.forward).parameters
 
 
+def _has_running_statistics(module: torch.nn.Module) -> bool:
+    return hasattr(module, "running_mean") and (hasattr(module, "running_var") or hasattr(module, "running_std"))
+
+
+@torch.no_grad()
+def recalibrate(model: torch.nn.Module, images, cfg: TrainConfig, batches: int) -> None:
+    """Re-estimate the running statistics of every batch-(re)normalization layer with the
+    final weights, as the plain average over ``batches`` training batches (drawn after the
+    training ones). Moving averages with a slow momentum (BRDNet's 0.99 in Keras terms) still
+    carry the early weights' statistics after a short run, which the eval-mode network then
+    misreads; this is the usual post-training fix. The weights are not touched."""
+    layers = [m for m in model.modules() if _has_running_statistics(m)]
+    if not layers or batches <= 0:
+        return
+    device = model_device(model)
+    sampler = PatchSampler(images, cfg.patch_size, cfg.batch_size, seed=cfg.seed)
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.running_mean.zero_()
+        (m.running_var if hasattr(m, "running_var") else m.running_std).fill_(1.0)
+    takes_sigma = _takes_sigma(model)
+    model.train()
+    for i in range(batches):
+        for m in layers:
+            m.momentum = 1.0 / (i + 1)  # cumulative average
+        noisy, _, level = noisy_batch(sampler.batch(cfg.steps + i).to(device), cfg, cfg.steps + i)
+        model(noisy, sigma=level) if takes_sigma else model(noisy)
+    for m, momentum in zip(layers, momenta):
+        m.momentum = momentum
+    model.eval()
+
+
 def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Path,
           progress: bool = True, transform=None) -> dict:
     """Train ``model`` in place on patches of ``images``; returns the loss history.

@@ -138,7 +138,33 @@ def test_recipes_exist_for_both_profiles():
         entry = models.spec(name)
         if entry.ours:
             quick, paper = entry.recipe("quick"), entry.recipe("paper")
+            quick.pop("recalibrate_batches", None)
             train.TrainConfig(**quick), train.TrainConfig(**paper)
             assert paper["steps"] > 10 * quick["steps"]
     with pytest.raises(ValueError, match="no 'huge' training recipe"):
         models.spec("rddcnn_b").recipe("huge")
+
+
+def test_recalibrate_averages_the_statistics_of_the_final_weights(images):
+    from companion.models.brdnet import BatchRenorm2d
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+            self.bn, self.brn = torch.nn.BatchNorm2d(4), BatchRenorm2d(4)
+
+        def forward(self, x):
+            return self.brn(self.bn(self.conv(x))).mean(1, keepdim=True)
+
+    torch.manual_seed(0)
+    net = Net()
+    cfg = train.TrainConfig(steps=5, batch_size=4, patch_size=16)
+    weights = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k and "num_batches" not in k}
+    train.recalibrate(net, images, cfg, batches=3)
+    sampler = train.PatchSampler(images, 16, 4, seed=0)
+    feats = [net.conv(train.noisy_batch(sampler.batch(5 + i), cfg, 5 + i)[0]) for i in range(3)]
+    expected = torch.stack([f.mean((0, 2, 3)) for f in feats]).mean(0)
+    assert torch.allclose(net.bn.running_mean, expected, atol=1e-5)
+    assert not net.training and net.bn.momentum == 0.1 and net.brn.momentum == 0.01
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in weights.items())

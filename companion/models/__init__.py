@@ -43,7 +43,8 @@ class ModelSpec:
         FFDNet with batch normalization; ``deployable()`` folds it after training).
     variant: 'full' (the paper's size) or 'reduced' (narrower, so that we can train it on a CPU).
     recipes: per profile ('quick', 'paper'), the ``TrainConfig`` fields that
-        ``python -m companion train NAME --profile ...`` uses (on Train400 gray, CBSD432 color).
+        ``python -m companion train NAME --profile ...`` uses (on Train400 gray, CBSD432 color),
+        and ``recalibrate_batches`` for ``train.recalibrate`` after a short run.
     """
 
     name: str
@@ -101,8 +102,8 @@ def _recipes(quick: dict, paper: dict) -> tuple:
 SMALL_DRUNET = (16, 32, 64, 128)
 # quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card)
 QUICK = {
-    "brdnet_1": dict(steps=400, batch_size=16, patch_size=40),
-    "brdnet_3": dict(steps=300, batch_size=16, patch_size=40),
+    "brdnet_1": dict(steps=400, batch_size=16, patch_size=40, recalibrate_batches=50),
+    "brdnet_3": dict(steps=300, batch_size=16, patch_size=40, recalibrate_batches=50),
     "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0)),
     "drunet_1": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
     "drunet_3": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
