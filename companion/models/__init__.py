@@ -151,8 +151,10 @@ MODELS = {s.name: s for s in [
               notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN,
               recipes=_recipes(dict(steps=3000, batch_size=64, sigma=(0.0, 75.0)), _FFDNET_PAPER)),
     *[ModelSpec(f"brdnet{'' if c == 1 else '_color'}_s25", lambda c=c, **kw: BRDNet(c), c, "non-blind", _BRDNET,
-                sigma=25.0, ours=f"brdnet{'' if c == 1 else '_color'}_s25",
-                notes="two 17-layer branches, batch renormalization, dilated convolutions",
+                sigma=25.0, ours="brdnet_s25" if c == 1 else None,
+                notes="two 17-layer branches, batch renormalization, dilated convolutions"
+                + ("" if c == 1 else "; no checkpoint yet: 300 quick CPU steps left it no better than its input "
+                   "(train it with --profile paper on a GPU)"),
                 recipes=_recipes(QUICK[f"brdnet_{c}"], _BRDNET_PAPER)) for c in (1, 3)],
     ModelSpec("rddcnn_b", lambda **kw: RDDCNN(1), 1, "blind", _RDDCNN, ours="rddcnn_b",
               notes="modulated deformable first layer; trained for sigma in [0, 55]",
