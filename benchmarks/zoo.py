@@ -76,7 +76,7 @@ def main() -> None:
         params = f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M"
         seconds = f"{cpu_time(model, entry.channels, device):.3f}"
         if model.info["weights"].startswith("none"):
-            print(f"| {name} | {entry.variant} | not on this machine | {params} | - | - | - | - | {seconds} |", flush=True)
+            print(f"| {name} | {entry.variant} | no weights here | {params} | - | - | - | - | {seconds} |", flush=True)
             continue
         for dataset in sets[entry.channels]:
             images = data.load(dataset, limit=args.limit, device=device)

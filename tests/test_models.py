@@ -90,7 +90,8 @@ def test_our_shipped_checkpoints_match_their_model_cards():
     for name in weights.our_checkpoints():
         card = weights.model_card(name)
         assert card["sha256"] == weights.sha256_of(weights.ours(name))
-        assert card["evaluation"]["psnr"] > 25 and card["trained_by"].startswith("companion.train:")
+        scores = [v["psnr"] for v in card["evaluation"].values() if isinstance(v, dict)]
+        assert scores and min(scores) > 25 and card["trained_by"].startswith("companion.train:")
         model = models.create(card["model"], weights="ours")
         assert model.info["weights"] == f"ours: companion/checkpoints/{name}.pt"
 
