@@ -103,7 +103,8 @@ def test_attack_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_pa
     assert claims["attack_every_model_drops"] == "supported"
     table3 = next(t for t in results["tables"] if t["id"] == "table_iii")
     dmr = {r["model"]: r["DMR"] for r in table3["rows"] if r["DMR"] is not None}
-    assert {"dncnn_s25", "dncnn_b", "ffdnet_gray"} <= set(dmr) and all(v < 0 for v in dmr.values())
+    assert {"dncnn_s25", "dncnn_b", "rddcnn_b", "ecndnet_s25", "dpir_small_gray", "deamnet_small"} <= set(dmr)
+    assert all(v < 0 for v in dmr.values())
     assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
