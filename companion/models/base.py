@@ -4,6 +4,7 @@ plain Conv(+BN)+ReLU stack of DnCNN and FFDNet with its batch-normalization fold
 import copy
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -39,6 +40,13 @@ class Denoiser(nn.Module):
         plain = copy.deepcopy(self).eval()
         plain.model = fold_batch_norm(plain.model)
         return plain
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "replicate") -> torch.Tensor:
+    """Pad the bottom and right of ``x`` so that H and W are multiples of ``multiple`` (networks
+    that downsample crop their output back to the input size)."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, -w % multiple, 0, -h % multiple), mode=mode)
 
 
 def conv_stack(in_channels: int, out_channels: int, features: int, depth: int,

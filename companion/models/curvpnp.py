@@ -23,8 +23,8 @@ training losses are not published with the code.
 import torch
 from torch import nn
 
-from .base import Denoiser
-from .drunet import AdditiveUNet, pad_to_multiple
+from .base import Denoiser, pad_to_multiple
+from .drunet import AdditiveUNet
 
 FULL_FEATURES = (96, 192, 384, 768)
 

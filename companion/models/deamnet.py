@@ -25,8 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Denoiser
-from .drunet import pad_to_multiple
+from .base import Denoiser, pad_to_multiple
 
 
 def _conv(cin, cout, k=3, stride=1):

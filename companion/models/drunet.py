@@ -16,10 +16,9 @@ of 8: inputs are padded by replicating the border and the output is cropped.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .base import Denoiser
+from .base import Denoiser, pad_to_multiple
 
 
 class ResBlock(nn.Module):
@@ -63,12 +62,6 @@ class AdditiveUNet(nn.Module):
         y = self.m_up2(y + x3)
         y = self.m_up1(y + x2)
         return self.m_tail(y + (x1 if head_skip is None else head_skip(x1)))
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "replicate") -> torch.Tensor:
-    """Pad the bottom and right of ``x`` so that H and W are multiples of ``multiple``."""
-    h, w = x.shape[-2:]
-    return F.pad(x, (0, -w % multiple, 0, -h % multiple), mode=mode)
 
 
 class DRUNet(AdditiveUNet, Denoiser):

@@ -17,7 +17,7 @@ number or one level per image (a tensor of shape (N,), as in training on a range
 
 import torch
 import torch.nn.functional as F
-from .base import Denoiser, conv_stack
+from .base import Denoiser, conv_stack, pad_to_multiple
 
 
 class FFDNet(Denoiser):
@@ -34,7 +34,7 @@ class FFDNet(Denoiser):
         self.check_input(x)
         level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
         h, w = x.shape[-2:]
-        x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+        x = pad_to_multiple(x, 2)
         sub = F.pixel_unshuffle(x, 2)
         noise_map = (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(sub[:, :1])
         out = F.pixel_shuffle(self.model(torch.cat([sub, noise_map], 1)), 2)

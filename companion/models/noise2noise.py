@@ -13,10 +13,9 @@ that are multiples of 32: inputs are padded (replicating the border) and the out
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .base import Denoiser
+from .base import Denoiser, pad_to_multiple
 
 
 def _conv(cin: int, cout: int) -> list:
@@ -42,7 +41,7 @@ class Noise2NoiseUNet(Denoiser):
     def forward(self, x):
         self.check_input(x)
         h, w = x.shape[-2:]
-        x = F.pad(x, (0, -w % 32, 0, -h % 32), mode="replicate")
+        x = pad_to_multiple(x, 32)
         skips = [x, self._block1(x)]
         for _ in range(3):
             skips.append(self._block2(skips[-1]))
