@@ -112,8 +112,10 @@ def _scheduler(optimizer, cfg: TrainConfig):
                                 decay_rate=cfg.lr_decay, t_in_epochs=False)
 
 
-def _takes_sigma(model: torch.nn.Module) -> bool:
-    return "sigma" in inspect.signature(model.forward).parameters
+def _forward(model: torch.nn.Module, noisy: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    """The model's output; models with a noise-level input are told each patch's level."""
+    takes_sigma = "sigma" in inspect.signature(model.forward).parameters
+    return model(noisy, sigma=level) if takes_sigma else model(noisy)
 
 
 def _has_running_statistics(module: torch.nn.Module) -> bool:
@@ -136,13 +138,12 @@ def recalibrate(model: torch.nn.Module, images, cfg: TrainConfig, batches: int) 
     for m in layers:
         m.running_mean.zero_()
         (m.running_var if hasattr(m, "running_var") else m.running_std).fill_(1.0)
-    takes_sigma = _takes_sigma(model)
     model.train()
     for i in range(batches):
         for m in layers:
             m.momentum = 1.0 / (i + 1)  # cumulative average
         noisy, _, level = noisy_batch(sampler.batch(cfg.steps + i).to(device), cfg, cfg.steps + i)
-        model(noisy, sigma=level) if takes_sigma else model(noisy)
+        _forward(model, noisy, level)
     for m, momentum in zip(layers, momenta):
         m.momentum = momentum
     model.eval()
@@ -182,7 +183,6 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"].cpu())
         step, history, elapsed = state["step"], state["history"], state["elapsed_s"]
-    takes_sigma = _takes_sigma(model)
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc="training", disable=not progress)
     t0 = time.perf_counter() - elapsed
@@ -192,7 +192,7 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
         noisy, target, level = noisy_batch(clean, cfg, step)
         if transform is not None:
             noisy = transform(model, noisy, target, step)
-        out = model(noisy, sigma=level) if takes_sigma else model(noisy)
+        out = _forward(model, noisy, level)
         loss = loss_fn(out, target, cfg, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

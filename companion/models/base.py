@@ -31,6 +31,13 @@ class Denoiser(nn.Module):
                              f"channel(s), got {x.shape[1]}; load the images with "
                              f"color={self.in_channels == 3}")
 
+    def with_noise_map(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
+        """``x`` with a uniform noise-level map sigma/255 as its LAST channel (the input of
+        FFDNet and DRUNet); ``sigma`` (0-255, a number or one per image) overrides the level
+        ``self.sigma`` the model is bound to."""
+        level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
+        return torch.cat([x, (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(x[:, :1])], 1)
+
     def deployable(self) -> "Denoiser":
         """The network to ship after training: itself, or, when its ``model`` is a conv stack
         trained with batch normalization, an eval-mode copy with the BN folded in."""

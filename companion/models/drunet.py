@@ -74,11 +74,8 @@ class DRUNet(AdditiveUNet, Denoiser):
     def forward(self, x, sigma: float | torch.Tensor | None = None):
         """``sigma`` (0-255, a number or one per image) overrides the bound noise level."""
         self.check_input(x)
-        level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
         h, w = x.shape[-2:]
-        x = pad_to_multiple(x, 8)
-        noise_map = (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(x[:, :1])
-        return AdditiveUNet.forward(self, torch.cat([x, noise_map], 1))[..., :h, :w]
+        return AdditiveUNet.forward(self, self.with_noise_map(pad_to_multiple(x, 8), sigma))[..., :h, :w]
 
     def extra_repr(self) -> str:
         return f"sigma={self.sigma:g}"

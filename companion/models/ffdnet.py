@@ -32,13 +32,9 @@ class FFDNet(Denoiser):
 
     def forward(self, x, sigma: float | torch.Tensor | None = None):
         self.check_input(x)
-        level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
         h, w = x.shape[-2:]
-        x = pad_to_multiple(x, 2)
-        sub = F.pixel_unshuffle(x, 2)
-        noise_map = (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(sub[:, :1])
-        out = F.pixel_shuffle(self.model(torch.cat([sub, noise_map], 1)), 2)
-        return out[..., :h, :w]
+        sub = F.pixel_unshuffle(pad_to_multiple(x, 2), 2)
+        return F.pixel_shuffle(self.model(self.with_noise_map(sub, sigma)), 2)[..., :h, :w]
 
     def extra_repr(self) -> str:
         return f"sigma={self.sigma:g}"
