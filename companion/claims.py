@@ -33,6 +33,17 @@ CLAIMS = {c.id: c for c in [
     Claim("noisy_attack_beats_clean_attack", "01_attack", "Ning et al., Sec. V-A, Figure 12",
           "Attacking the noisy image hurts more than attacking the clean image at matched noise "
           "standard deviation."),
+    Claim("dncnn_transfers_to_every_model", "02_transfer", "Ning et al., Sec. IV-C, Table IV",
+          "Adversarial samples made on DnCNN lower the PSNR of every other denoiser, by more than "
+          "the same perturbation with its pixels shuffled."),
+    Claim("dncnn_b_transfers_to_blind", "02_transfer", "Ning et al., Sec. IV-C, Table V",
+          "Samples made on DnCNN-B transfer strongly to blind models and weakly to non-blind, "
+          "plug-and-play and unfolding ones (mean drop by target family)."),
+    Claim("color_transfer_weaker", "02_transfer", "Ning et al., Sec. IV-E, Table VII",
+          "Transfer between color models is weaker than between gray models (median ratio of a "
+          "target's drop to the source's own drop)."),
+    Claim("pnp_most_sensitive_to_dncnn", "02_transfer", "Ning et al., Sec. IV-C, Table IV",
+          "Of FFDNet, DnCNN-B and DPIR, the plug-and-play DPIR drops most on DnCNN's adversarial samples."),
 ]}
 
 STATUSES = ("supported", "contradicted", "not run")

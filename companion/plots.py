@@ -51,3 +51,40 @@ def noise_histogram(samples: dict, sigma: float | None = None, title: str = "", 
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def transfer_heatmaps(summary, title: str = ""):
+    """Source x target heatmaps (Ning et al. Sec. IV-C) of the mean PSNR drop on the target (dB)
+    and of eq. 3's transfer rate, from ``robustness.transfer_summary``; rows and columns keep
+    the order of the summary."""
+    sources, targets = list(dict.fromkeys(summary.source)), list(dict.fromkeys(summary.target))
+    fig, axes = plt.subplots(1, 2, figsize=(2.2 + 1.3 * len(targets), 0.9 + 0.55 * len(sources)), squeeze=False)
+    for ax, (column, label, limits) in zip(axes[0], [("drop", "mean PSNR drop (dB)", (0, None)),
+                                                     ("transfer_rate", "transfer rate (eq. 3)", (0, 1))]):
+        grid = summary.pivot(index="source", columns="target", values=column).reindex(index=sources, columns=targets)
+        sns.heatmap(grid.astype(float), annot=True, fmt=".2f", cmap="rocket_r", vmin=limits[0], vmax=limits[1],
+                    cbar_kws={"label": label}, ax=ax, annot_kws={"fontsize": 7})
+        ax.set_xlabel("target (denoises the samples)")
+        ax.set_ylabel("source (made the samples)")
+        ax.set_title(label)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_panel(noisy: torch.Tensor, adv: torch.Tensor, gauss: dict, attacked: dict, title: str = ""):
+    """Ning et al. Figures 8 and 9: one source's adversarial sample denoised by several targets.
+
+    Top row: the Gaussian-noisy image x and each target's D(x); bottom row: the adversarial
+    x' and each target's D(x'). ``gauss`` and ``attacked`` map target -> (1CHW output, PSNR).
+    """
+    targets = list(gauss)
+    fig, axes = plt.subplots(2, len(targets) + 1, figsize=(2.4 * (len(targets) + 1), 5.8), squeeze=False)
+    _show(axes[0, 0], noisy, "noisy x")
+    _show(axes[1, 0], adv, "adversarial x'")
+    for col, target in enumerate(targets, start=1):
+        _show(axes[0, col], gauss[target][0], f"{target}\n{gauss[target][1]:.2f} dB")
+        _show(axes[1, col], attacked[target][0], f"{target} on x'\n{attacked[target][1]:.2f} dB")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

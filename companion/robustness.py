@@ -1,4 +1,4 @@
-"""Robustness measures of Ning et al. (arXiv:2306.16050): Gauss vs Adv tables and DMR.
+"""Robustness measures of Ning et al. (arXiv:2306.16050): Gauss vs Adv tables, DMR, transfer.
 
 For each clean image y (image i of a set): x = y + n with Gaussian n (seeded seed + i), x' the
 attack's adversarial version of x. "Gauss" scores D(x) against y, "Adv" scores D(x'), both
@@ -7,16 +7,31 @@ clipped to [0, 1], on the 0-255 scale (Tables I and II).
 DMR, the denoising model robustness of eq. 5, is the mean over the test set of
 PSNR(D(x'), y) - PSNR(D(x), y): negative, and the closer to 0 the more robust (Table III:
 DnCNN 30.40 -> 29.47 gives -0.94).
+
+Transferability (Sec. III-C, eq. 3): the adversarial set made on a source model A is denoised
+by a target model B. A sample counts only when both models denoise its Gaussian-noisy image
+(PSNR(D(x), y) > PSNR(x, y)) and the attack succeeded on the source (a drop larger than a
+margin M); the transfer rate is the share of those samples whose drop on B also exceeds M.
 """
 
 import numpy as np
+import pandas as pd
 import torch
 
 from . import metrics, noise
+from .adversarial_sets import adversarial_set
 from .attacks import clean_image_pgd, denoising_pgd
 from .evaluation import denoise, model_device
 
 METRIC_NAMES = ("psnr", "mae", "ssim")
+
+DEFAULT_MARGIN = 0.1
+"""M of eq. 3, in dB. The paper gives no value. 0.1 dB is twice the per-image spread of PSNR
+between independent sigma-25 noise draws (median standard deviation 0.046 dB for DnCNN-S and
+0.053 dB for DnCNN-B over five draws on the full-size Set12, measured on our CPU), and above the
+drop that a random sign perturbation of the gray budget (+-0.012) causes (0.03-0.04 dB): a drop
+beyond M is not chance. For the color budget (eps 0.055) a random perturbation alone costs
+0.7-1.2 dB, so transfer tables also report ``control_drop`` (see ``transfer_rows``)."""
 
 
 def _psnr(model, inputs, clean) -> float:
@@ -25,18 +40,19 @@ def _psnr(model, inputs, clean) -> float:
 
 
 def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 0, attack=denoising_pgd,
-                 keep_outputs: bool = False, **attack_params) -> tuple:
+                 keep_outputs: bool = False, cache_dir=None, **attack_params) -> tuple:
     """Attack every image of an ``ImageSet`` and score Gauss vs Adv.
 
     Returns ``(rows, outputs)``: per image the Gauss and Adv PSNR / MAE / SSIM, their
     differences (Adv - Gauss), the standard deviations (0-255) of the Gaussian noise x - y and
     of the adversarial noise x' - y; and, when ``keep_outputs``, ``{name: dict of tensors}``
-    with clean, noisy, adversarial and both denoised images.
+    with clean, noisy, adversarial and both denoised images. With ``cache_dir`` the adversarial
+    set is read from (or written to) the cache of ``adversarial_sets``.
     """
     device = model_device(model)
+    made = adversarial_set(model, images, sigma, seed, attack, cache_dir, **attack_params)
     clean = [img.to(device) for _, img in images]
-    noisy = [noise.gaussian(c, sigma, seed=seed + i) for i, c in enumerate(clean)]
-    adv = attack(model, noisy, clean, seed=seed, **attack_params)
+    noisy, adv = [x.to(device) for x in made.noisy], [x.to(device) for x in made.adv]
     rows, outputs = [], {}
     for i, name in enumerate(images.names):
         denoised_gauss, denoised_adv = denoise(model, noisy[i]).clamp(0, 1), denoise(model, adv[i]).clamp(0, 1)
@@ -101,3 +117,102 @@ def clean_vs_noisy_attack(model: torch.nn.Module, images, seed: int = 0, clean_e
                      "psnr_gauss_matched": _psnr(model, x, y),
                      "psnr_noisy_attack": _psnr(model, xa, y)})
     return rows
+
+
+def shuffled_perturbation(noisy: torch.Tensor, adv: torch.Tensor, seed: int) -> torch.Tensor:
+    """x + P(x' - x), P a random permutation of the perturbation's pixels (seeded): the same
+    values, hence the same L-inf and L2 size and histogram, without the adversarial structure."""
+    delta = (adv - noisy).reshape(-1)
+    perm = torch.from_numpy(np.random.RandomState(seed).permutation(delta.numel())).to(delta.device)
+    return noisy + delta[perm].view_as(noisy)
+
+
+def _psnrs(model, inputs: list, clean: list) -> list:
+    """PSNR of the clipped denoised ``inputs`` against ``clean`` (lists of 1CHW tensors),
+    denoised in batches of same-size images."""
+    device = model_device(model)
+    out = [None] * len(inputs)
+    by_size = {}
+    for i, x in enumerate(inputs):
+        by_size.setdefault(tuple(x.shape), []).append(i)
+    for indices in by_size.values():
+        x = torch.cat([inputs[i] for i in indices]).to(device)
+        y = torch.cat([clean[i] for i in indices]).to(device)
+        for i, v in zip(indices, metrics.psnr(denoise(model, x).clamp(0, 1), y).tolist()):
+            out[i] = v
+    return out
+
+
+def transfer_rows(sets: dict, models: dict, images, control_seed: int = 20_000) -> list:
+    """Every target model denoises every source's adversarial set (Ning et al. Sec. III-C).
+
+    Args:
+        sets: ``{source name: AdversarialSet}`` (``adversarial_sets.adversarial_set``), all made
+            on ``images``.
+        models: ``{target name: model}``; include the sources to apply eq. 3 (``success_set``).
+        control_seed: image i's shuffled perturbation is seeded ``control_seed + i``.
+
+    Returns one row per (source, target, image): the PSNR of the noisy input (``psnr_noisy``),
+    of the target's output on x (``psnr_gauss``), on x' (``psnr_adv``) and on the control
+    x + shuffled(x' - x) (``psnr_control``), and the drops ``drop = psnr_gauss - psnr_adv``
+    and ``control_drop = psnr_gauss - psnr_control``. Cost: one inference per target and image
+    on x (shared by the sources whose noisy images are the same) and two per source, target
+    and image; no attack is run.
+    """
+    rows, gauss = [], {}
+    clean = [img.cpu() for _, img in images]
+    for source, made in sets.items():
+        if list(made.names) != list(images.names):
+            raise ValueError(f"the adversarial set of {source} was made on {made.names[:3]}..., not on these images")
+        noisy_psnr = [float(metrics.psnr(x.clamp(0, 1), y)[0]) for x, y in zip(made.noisy, clean)]
+        control = [shuffled_perturbation(x, xa, control_seed + i) for i, (x, xa) in enumerate(zip(made.noisy, made.adv))]
+        noise_key = (made.params.get("sigma"), made.params.get("seed"), made.params.get("images"))
+        for target, model in models.items():
+            if (target, noise_key) not in gauss:
+                gauss[target, noise_key] = _psnrs(model, made.noisy, clean)
+            adv, ctrl = _psnrs(model, made.adv, clean), _psnrs(model, control, clean)
+            for i, name in enumerate(made.names):
+                g = gauss[target, noise_key][i]
+                rows.append({"source": source, "target": target, "image": name, "psnr_noisy": noisy_psnr[i],
+                             "psnr_gauss": g, "psnr_adv": adv[i], "psnr_control": ctrl[i],
+                             "drop": g - adv[i], "control_drop": g - ctrl[i]})
+    return rows
+
+
+def success_set(rows: list, margin: float = DEFAULT_MARGIN) -> pd.DataFrame:
+    """Eq. 3 on the rows of ``transfer_rows``: a DataFrame of the rows with
+
+    - ``source_drop``: the drop the source's own samples cause on the source (its row with
+      target == source);
+    - ``in_success_set``: the source and the target both denoise the Gaussian-noisy image
+      (PSNR of D(x) above that of x) and ``source_drop > margin``;
+    - ``transferred``: in the success set and ``drop > margin`` on the target.
+    """
+    if margin < 0:
+        raise ValueError(f"the margin M of eq. 3 is a PSNR drop in dB, >= 0; got {margin}")
+    df = pd.DataFrame(rows)
+    required = {"source", "target", "image", "psnr_noisy", "psnr_gauss", "drop"}
+    if df.empty or not required <= set(df.columns):
+        raise ValueError(f"success_set needs rows of transfer_rows with columns {sorted(required)}")
+    own = df[df.source == df.target].set_index(["source", "image"])
+    missing = sorted(set(df.source) - set(own.index.get_level_values(0)))
+    if missing:
+        raise ValueError(f"eq. 3 needs each source's drop on itself: add {missing} to the targets")
+    key = pd.MultiIndex.from_arrays([df.source, df.image])
+    df["source_drop"] = own["drop"].reindex(key).to_numpy()
+    source_denoises = (own.psnr_gauss > own.psnr_noisy).reindex(key).to_numpy()
+    df["in_success_set"] = source_denoises & (df.psnr_gauss > df.psnr_noisy).to_numpy() & (df.source_drop > margin)
+    df["transferred"] = df.in_success_set & (df["drop"] > margin)
+    return df
+
+
+def transfer_summary(rows: list, margin: float = DEFAULT_MARGIN) -> pd.DataFrame:
+    """One row per (source, target): mean PSNRs and drops over all images, the size of the
+    success set of eq. 3 and the transfer rate (transferred / success set; NaN when empty)."""
+    df = success_set(rows, margin)
+    means = [c for c in ("psnr_gauss", "psnr_adv", "drop", "psnr_control", "control_drop") if c in df]
+    out = df.groupby(["source", "target"], sort=False).agg(
+        images=("image", "size"), **{c: (c, "mean") for c in means},
+        success_set=("in_success_set", "sum"), transferred=("transferred", "sum")).reset_index()
+    out["transfer_rate"] = out.transferred / out.success_set.where(out.success_set > 0)
+    return out

@@ -94,8 +94,8 @@ def test_quickstart_runs_on_a_fresh_offline_machine(no_data, tmp_path, monkeypat
     assert "not comparable" in (tmp_path / "summary.md").read_text()
 
 
-def test_attack_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
-    info = reproduce.run(profile="quick", device="cpu", only=["01"], output=tmp_path, progress=False)
+def test_attack_and_transfer_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    info = reproduce.run(profile="quick", device="cpu", only=["01", "02"], output=tmp_path, progress=False)
     assert info["notebooks"]["01_attack"]["status"] == "done"
     results = json.loads((tmp_path / "01_attack.json").read_text())
     claims = {c["id"]: c["status"] for c in results["claims"]}
@@ -106,6 +106,20 @@ def test_attack_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_pa
     assert {"dncnn_s25", "dncnn_b", "rddcnn_b", "ecndnet_s25", "dpir_small_gray", "deamnet_small"} <= set(dmr)
     assert all(v < 0 for v in dmr.values())
     assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
+
+    assert info["notebooks"]["02_transfer"]["status"] == "done"
+    results = json.loads((tmp_path / "02_transfer.json").read_text())
+    assert {c["id"] for c in results["claims"]} == {cid for cid, c in CLAIMS.items() if c.notebook == "02_transfer"}
+    tables = {t["id"]: t["rows"] for t in results["tables"]}
+    assert {"matrix_gray", "matrix_color", "table_iv", "table_v", "table_vii"} <= set(tables)
+    gray = {(r["source"], r["target"]) for r in tables["matrix_gray"]}
+    sources = {s for s, _ in gray}
+    assert len(sources) >= 8 and gray == {(s, t) for s in sources for t in sources}  # the full square
+    # 01's six Table III sets were reused, not made again
+    assert any(n.startswith("6 of ") and "came from the cache" in n for n in results["notes"])
+    assert len(list((tmp_path / "adversarial_sets").glob("*.pt"))) == len(sources) + len(
+        {r["source"] for r in tables["matrix_color"]})
+    assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
 def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):

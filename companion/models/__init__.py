@@ -42,6 +42,7 @@ class ModelSpec:
     train_kwargs: what ``build`` gets to make the training network (the papers train DnCNN and
         FFDNet with batch normalization; ``deployable()`` folds it after training).
     variant: 'full' (the paper's size) or 'reduced' (narrower, so that we can train it on a CPU).
+    noise: the noise the weights were trained to remove: 'gaussian', 'poisson' or 'impulse'.
     recipes: per profile ('quick', 'paper'), the ``TrainConfig`` fields that
         ``python -m companion train NAME --profile ...`` uses (on Train400 gray, CBSD432 color),
         and ``recalibrate_batches`` for ``train.recalibrate`` after a short run.
@@ -60,6 +61,7 @@ class ModelSpec:
     train_kwargs: tuple = ()
     variant: str = "full"
     recipes: tuple = ()
+    noise: str = "gaussian"
 
     def recipe(self, profile: str) -> dict:
         recipes = dict(self.recipes)
@@ -73,14 +75,14 @@ _FFDNET = "Zhang, Zuo & Zhang, IEEE TIP 2018 (FFDNet)"
 _ECNDNET = "Tian et al., CAAI Trans. Intell. Technol. 2019 (ECNDNet)"
 _N2N = "Lehtinen et al., ICML 2018 (Noise2Noise)"
 _PH = "Plummer & Hauser (Noise2Noise U-Net trained on CIFAR-10)"
-_PLUMMER_HAUSER = {  # registry name: (weight key, what it was trained on)
-    "n2n_ph_gaussian50": ("n2n_ph_gaussian_std_50", "Gaussian, sigma up to 50"),
-    "n2n_ph_gaussian100": ("n2n_ph_gaussian_std_100", "Gaussian, sigma up to 100"),
-    "n2n_ph_impulse_p02": ("n2n_ph_impulse_std50_p0.2", "random-valued impulse, p up to 0.2"),
-    "n2n_ph_impulse_p05": ("n2n_ph_impulse_std50_p0.5", "random-valued impulse, p up to 0.5"),
-    "n2n_ph_poisson100": ("n2n_ph_poisson_100", "Poisson, 100 photons"),
-    "n2n_ph_poisson200": ("n2n_ph_poisson_200", "Poisson, 200 photons"),
-    "n2n_ph_poisson500": ("n2n_ph_poisson_500", "Poisson, 500 photons"),
+_PLUMMER_HAUSER = {  # registry name: (weight key, noise type, what it was trained on)
+    "n2n_ph_gaussian50": ("n2n_ph_gaussian_std_50", "gaussian", "Gaussian, sigma up to 50"),
+    "n2n_ph_gaussian100": ("n2n_ph_gaussian_std_100", "gaussian", "Gaussian, sigma up to 100"),
+    "n2n_ph_impulse_p02": ("n2n_ph_impulse_std50_p0.2", "impulse", "random-valued impulse, p up to 0.2"),
+    "n2n_ph_impulse_p05": ("n2n_ph_impulse_std50_p0.5", "impulse", "random-valued impulse, p up to 0.5"),
+    "n2n_ph_poisson100": ("n2n_ph_poisson_100", "poisson", "Poisson, 100 photons"),
+    "n2n_ph_poisson200": ("n2n_ph_poisson_200", "poisson", "Poisson, 200 photons"),
+    "n2n_ph_poisson500": ("n2n_ph_poisson_500", "poisson", "Poisson, 500 photons"),
 }
 
 _BRDNET = "Tian, Xu & Zuo, Neural Networks 2020 (BRDNet)"
@@ -140,8 +142,8 @@ MODELS = {s.name: s for s in [
               recipes=_recipes(dict(steps=2000, batch_size=32, sigma=(0.0, 55.0)), _DNCNN_B_PAPER)),
     ModelSpec("n2n_color", lambda **kw: Noise2NoiseUNet(3), 3, "blind", _N2N, official="n2n_gaussian",
               notes="trained on noisy targets, Gaussian sigma up to 50, 64x64 crops (joeylitalien)"),
-    *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _PH, official=key, notes=noise)
-      for name, (key, noise) in _PLUMMER_HAUSER.items()],
+    *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _PH, official=key, notes=notes,
+                noise=noise) for name, (key, noise, notes) in _PLUMMER_HAUSER.items()],
     ModelSpec("ffdnet_gray", lambda sigma=25.0, batch_norm=False, **kw: FFDNet(1, sigma=sigma, batch_norm=batch_norm),
               1, "non-blind", _FFDNET, sigma=25.0, bindable=True, official="ffdnet_gray", ours="ffdnet_gray",
               notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN,
