@@ -44,6 +44,16 @@ CLAIMS = {c.id: c for c in [
           "target's drop to the source's own drop)."),
     Claim("pnp_most_sensitive_to_dncnn", "02_transfer", "Ning et al., Sec. IV-C, Table IV",
           "Of FFDNet, DnCNN-B and DPIR, the plug-and-play DPIR drops most on DnCNN's adversarial samples."),
+    Claim("regions_in_30_150", "03_similitude", "Ning et al., Sec. IV-D, Figures 4 and 5",
+          "Every model's adversarial region on the circle of eq. 4 lies near 30-150 degrees "
+          "(at least 80 % of its angles)."),
+    Claim("regions_image_independent", "03_similitude", "Ning et al., Sec. IV-D, Figure 4",
+          "The adversarial regions are nearly the same on every image (mean Jaccard >= 0.7)."),
+    Claim("dmrs_nonblind_high_blind_low", "03_similitude", "Ning et al., Sec. IV-D, Table VI",
+          "DMRS is high (> 0.8) among non-blind models and between hybrid and non-blind models, and "
+          "low (about 0.5; here < 0.7) between non-blind and blind ones."),
+    Claim("combinations_stay_adversarial", "03_similitude", "Ning et al., Sec. III-E, Figure 6",
+          "Linear combinations of two adversarial samples (eq. 8) are still adversarial."),
 ]}
 
 STATUSES = ("supported", "contradicted", "not run")

@@ -88,3 +88,39 @@ def transfer_panel(noisy: torch.Tensor, adv: torch.Tensor, gauss: dict, attacked
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _closed(degrees, values):
+    t = np.deg2rad(np.append(degrees, degrees[0]))
+    return t, np.append(values, values[0])
+
+
+def radar_plot(degrees, radars: dict, title: str = "", ax=None, band: tuple | None = (30, 150)):
+    """Ning et al. Figure 3: radar polygons (eq. 7) of several models on one image, angle 0 along
+    the Gaussian noise; ``band`` shades the paper's adversarial region."""
+    if ax is None:
+        _, ax = plt.subplots(subplot_kw={"projection": "polar"}, figsize=(4.6, 4.6))
+    if band:
+        ax.fill_between(np.deg2rad(np.linspace(*band, 60)), 0, 1.05, color="0.9", zorder=0, label=f"{band[0]}-{band[1]} deg")
+    for label, r in radars.items():
+        ax.plot(*_closed(degrees, r), lw=1.3, label=label)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return ax.figure
+
+
+def region_rings(degrees, region, names: list, title: str = "", ax=None):
+    """Ning et al. Figures 4 and 5: one ring per image, filled where the angle belongs to the
+    model's adversarial region (``region``: boolean, images x angles)."""
+    if ax is None:
+        _, ax = plt.subplots(subplot_kw={"projection": "polar"}, figsize=(4, 4))
+    width = 2 * np.pi / len(degrees)
+    colors = sns.color_palette("husl", len(names))
+    for i, (name, row) in enumerate(zip(names, np.asarray(region, dtype=bool))):
+        t = np.deg2rad(np.asarray(degrees)[row])
+        ax.bar(t, 0.8, width=width, bottom=i + 1, color=colors[i], edgecolor="none", label=name)
+    ax.set_ylim(0, len(names) + 1)
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return ax.figure

@@ -37,3 +37,38 @@ def attack_explorer(images, model_names: list, sigma: float = 25, device="cpu"):
     box = W.VBox([W.HBox([pick_image, pick_model]), W.HBox([eps, steps, run]), out])
     display(box)
     return box
+
+
+def circle_explorer(images, adv_set, loaded: dict, device="cpu"):
+    """Pick an image, a model and an angle on eq. 4's circle; press Show to see the circle sample
+    and the model's output on it, beside the output on the unperturbed noisy image."""
+    from .similitude import circle_basis, circle_points
+
+    pick_image = W.Dropdown(options=list(images.names), description="image")
+    pick_model = W.Dropdown(options=list(loaded), description="model")
+    angle = W.FloatSlider(value=90.0, min=0.0, max=359.0, step=1.0, description="angle (deg)")
+    run, out = W.Button(description="Show", button_style="primary"), W.Output()
+
+    def on_run(_):
+        with out:
+            out.clear_output(wait=True)
+            i = images.names.index(pick_image.value)
+            clean, x = dict(images)[pick_image.value].cpu(), adv_set.noisy[i]
+            e1, e2, radius, adv_angle = circle_basis(x - clean, adv_set.adv[i] - x)
+            sample = circle_points(x, e1, e2, radius, [angle.value])
+            model = loaded[pick_model.value]
+            outs = [denoise(model, v.to(device)).clamp(0, 1).cpu() for v in (x, sample)]
+            fig, axes = plt.subplots(1, 4, figsize=(11, 3))
+            for ax, img, title in zip(axes, [x, sample, *outs], [
+                    "noisy u + n", f"circle sample at {angle.value:.0f} deg (v at {adv_angle:.0f})",
+                    f"denoised noisy: {float(metrics.psnr(outs[0], clean)[0]):.2f} dB",
+                    f"denoised sample: {float(metrics.psnr(outs[1], clean)[0]):.2f} dB"]):
+                ax.imshow(img[0].clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
+                ax.set_title(title, fontsize=8)
+                ax.axis("off")
+            plt.show()
+
+    run.on_click(on_run)
+    box = W.VBox([W.HBox([pick_image, pick_model]), W.HBox([angle, run]), out])
+    display(box)
+    return box

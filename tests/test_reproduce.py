@@ -94,8 +94,9 @@ def test_quickstart_runs_on_a_fresh_offline_machine(no_data, tmp_path, monkeypat
     assert "not comparable" in (tmp_path / "summary.md").read_text()
 
 
-def test_attack_and_transfer_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
-    info = reproduce.run(profile="quick", device="cpu", only=["01", "02"], output=tmp_path, progress=False)
+def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    """01, 02 and 03 in one run, so that they share the adversarial sets as in `make reproduce`."""
+    info = reproduce.run(profile="quick", device="cpu", only=["01", "02", "03"], output=tmp_path, progress=False)
     assert info["notebooks"]["01_attack"]["status"] == "done"
     results = json.loads((tmp_path / "01_attack.json").read_text())
     claims = {c["id"]: c["status"] for c in results["claims"]}
@@ -120,6 +121,16 @@ def test_attack_and_transfer_notebooks_run_in_the_quick_profile(data_dir, weight
     assert len(list((tmp_path / "adversarial_sets").glob("*.pt"))) == len(sources) + len(
         {r["source"] for r in tables["matrix_color"]})
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
+
+    assert info["notebooks"]["03_similitude"]["status"] == "done"
+    results = json.loads((tmp_path / "03_similitude.json").read_text())
+    assert {c["id"] for c in results["claims"]} == {cid for cid, c in CLAIMS.items() if c.notebook == "03_similitude"}
+    assert any(n.startswith("DnCNN's adversarial set came from the cache") for n in results["notes"])
+    tables = {t["id"]: t["rows"] for t in results["tables"]}
+    dmrs = tables["dmrs_matrix_adversarial"]
+    assert len(dmrs) == 6 and all(row[row["model"]] == 1.0 for row in dmrs)
+    assert all(0 < r["DMRS (adversarial)"] < r["DMRS (literal)"] <= 1 for r in tables["table_vi"])
+    assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
 def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):

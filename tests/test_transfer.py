@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from companion import adversarial_sets, robustness
-from companion.data import ImageSet
 from companion.models import selection
+from toys import box, smooth_images
 
 M = robustness.DEFAULT_MARGIN
 
@@ -49,22 +49,9 @@ def test_eq3_refuses_bad_input():
         robustness.success_set([{"source": "A"}])
 
 
-def _box(size: int) -> torch.nn.Module:
-    """A tiny denoiser: a size x size mean filter (denoises sigma-25 noise on smooth images)."""
-    conv = torch.nn.Conv2d(1, 1, size, padding=size // 2, padding_mode="reflect", bias=False)
-    torch.nn.init.constant_(conv.weight, 1.0 / size ** 2)
-    return conv.eval()
-
-
-def _smooth_images(n=3, size=32) -> ImageSet:
-    t = torch.linspace(0, 1, size)
-    imgs = [0.5 + 0.3 * torch.sin(2 * np.pi * (k + 1) * t)[None, :] * torch.cos(np.pi * t)[:, None] for k in range(n)]
-    return ImageSet("toy", torch.stack(imgs)[:, None], [f"toy{k}" for k in range(n)], "user")
-
-
 def test_transfer_matrix_on_two_tiny_models(tmp_path):
-    images = _smooth_images()
-    models = {"box3": _box(3), "box5": _box(5)}
+    images = smooth_images()
+    models = {"box3": box(3), "box5": box(5)}
     calls = {name: 0 for name in models}
     for name, m in models.items():
         m.register_forward_hook(lambda *a, name=name: calls.__setitem__(name, calls[name] + 1))
@@ -85,14 +72,14 @@ def test_transfer_matrix_on_two_tiny_models(tmp_path):
 
 
 def test_transfer_rows_refuses_sets_of_other_images(tmp_path):
-    images = _smooth_images()
-    made = adversarial_sets.adversarial_set(_box(3), images, 25, 0, eps=0.03, steps=1)
+    images = smooth_images()
+    made = adversarial_sets.adversarial_set(box(3), images, 25, 0, eps=0.03, steps=1)
     with pytest.raises(ValueError, match="not on these images"):
-        robustness.transfer_rows({"box3": made}, {"box3": _box(3)}, _smooth_images(n=2))
+        robustness.transfer_rows({"box3": made}, {"box3": box(3)}, smooth_images(n=2))
 
 
 def test_the_cache_returns_identical_samples_and_is_invalidated_by_any_parameter(tmp_path):
-    images, model = _smooth_images(), _box(3)
+    images, model = smooth_images(), box(3)
     params = dict(sigma=25, seed=0, cache_dir=tmp_path, eps=0.03, steps=2)
     first = adversarial_sets.adversarial_set(model, images, **params)
     assert not first.from_cache and first.path.is_file()
@@ -101,13 +88,13 @@ def test_the_cache_returns_identical_samples_and_is_invalidated_by_any_parameter
     assert again.from_cache and again.path == first.path
     assert all(torch.equal(a, b) for a, b in zip(first.adv, again.adv))
     assert all(torch.equal(a, b) for a, b in zip(first.noisy, again.noisy))
-    changed_weights = _box(3)
+    changed_weights = box(3)
     with torch.no_grad():
         changed_weights.weight[0, 0, 1, 1] += 0.01
     for other in (dict(params, eps=0.02), dict(params, seed=1), dict(params, sigma=15), dict(params, steps=3)):
         assert not adversarial_sets.adversarial_set(model, images, **other).from_cache
     assert not adversarial_sets.adversarial_set(changed_weights, images, **params).from_cache
-    assert not adversarial_sets.adversarial_set(model, _smooth_images(size=30), **params).from_cache
+    assert not adversarial_sets.adversarial_set(model, smooth_images(size=30), **params).from_cache
     assert len(list(tmp_path.glob("*.pt"))) == 7
     # same parameters, computed without the cache: the same numbers
     fresh = adversarial_sets.adversarial_set(model, images, 25, 0, eps=0.03, steps=2)
@@ -115,7 +102,7 @@ def test_the_cache_returns_identical_samples_and_is_invalidated_by_any_parameter
 
 
 def test_a_corrupt_cache_file_is_made_again(tmp_path):
-    images, model = _smooth_images(), _box(3)
+    images, model = smooth_images(), box(3)
     first = adversarial_sets.adversarial_set(model, images, 25, 0, cache_dir=tmp_path, eps=0.03, steps=2)
     first.path.write_bytes(b"not a torch file")
     with pytest.warns(UserWarning, match="could not be read"):

@@ -1,0 +1,70 @@
+"""What the similitude study (Ning et al. Sec. IV-D) costs on this machine.
+
+    python benchmarks/similitude_cost.py [--device cpu] [--models dncnn_s25 ecndnet_s25 dncnn_b]
+                                         [--images 4] [--crop 128] [--angles 16] [--repeats 3]
+
+Printed, medians over ``repeats`` runs in one process:
+
+1. per model, the time of its sweep over every image's circle (``circle_study``: all N samples of
+   an image in one batch) and of the same samples denoised one at a time: the ratio is what
+   batching saves;
+2. the time of the whole DMRS matrix (``dmrs_matrix``: exact polygon work only) against the
+   sweeps: M models cost M sweeps, and the M^2 comparisons are nearly free.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from companion import adversarial_sets, config, data, similitude
+from companion.models import selection
+
+
+def _median_time(fn, repeats, device):
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="+", default=["dncnn_s25", "ecndnet_s25", "dncnn_b"])
+    parser.add_argument("--images", type=int, default=4, help="Set12 images")
+    parser.add_argument("--crop", type=int, default=128, help="center crop in pixels (0: full size)")
+    parser.add_argument("--angles", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    device = config.device(args.device)
+    images = data.load("set12", limit=args.images, crop=args.crop or None, device=device)
+    loaded, _ = selection.load(args.models, 25, device, channels=1)
+    made = adversarial_sets.adversarial_set(next(iter(loaded.values())), images, 25, 0, eps=0.012, steps=5, alpha=None)
+    sweep, single = {}, {}
+    for name, model in loaded.items():
+        sweep[name] = _median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles),
+                                   args.repeats, device)
+        single[name] = _median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles,
+                                                                            batch_size=1), args.repeats, device)
+    study = similitude.circle_study(loaded, images, made, args.angles)
+    matrix = _median_time(lambda: similitude.dmrs_matrix(study), args.repeats, device)
+    print(f"{len(images)} Set12 images, crop {args.crop or 'none'}, {args.angles} angles, {device}; "
+          f"medians of {args.repeats} runs\n")
+    print("| model | sweep, batched (s) | one sample at a time (s) | ratio |\n|---|---|---|---|")
+    for name in loaded:
+        print(f"| {name} | {sweep[name]:.2f} | {single[name]:.2f} | {single[name] / sweep[name]:.2f} |")
+    print("\n| quantity | value |\n|---|---|")
+    print(f"| {len(loaded)} x {len(loaded)} DMRS matrix, s | {matrix:.4f} |")
+    print(f"| DMRS matrix / the {len(loaded)} sweeps | {matrix / sum(sweep.values()):.5f} |")
+
+
+if __name__ == "__main__":
+    main()
