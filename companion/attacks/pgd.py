@@ -26,36 +26,10 @@ import torch
 
 from ..checks import as_batch
 from ..noise import draw_per_image
+from . import engine
 
 GRAY_EPS = 0.012
 COLOR_EPS = 0.055
-
-
-def _attack(model, noisy, clean, eps, steps, alpha, seeds, clip, random_start):
-    """PGD on one batch of same-size images; ``seeds[i]`` seeds image i's random start."""
-    noisy, clean = as_batch(noisy, "noisy image"), as_batch(clean, "clean image")
-    if noisy.shape != clean.shape:
-        raise ValueError(f"noisy {tuple(noisy.shape)} and clean {tuple(clean.shape)} differ in shape")
-    x, clean = noisy.detach(), clean.to(noisy.device)
-    adv = x + draw_per_image(x, seeds, lambda rs, shape: rs.uniform(-eps, eps, size=shape)) if random_start \
-        else x.clone()
-    if clip:
-        adv = adv.clamp(0, 1)
-    was_training = model.training
-    model.eval()
-    try:
-        for _ in range(steps):
-            adv.requires_grad_(True)
-            with torch.enable_grad():
-                loss = ((model(adv) - clean) ** 2).sum()
-                grad, = torch.autograd.grad(loss, adv)
-            adv = adv.detach() + alpha * grad.sign()
-            adv = torch.min(torch.max(adv, x - eps), x + eps)
-            if clip:
-                adv = adv.clamp(0, 1)
-    finally:
-        model.train(was_training)
-    return adv.detach()
 
 
 def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, steps: int = 5,
@@ -78,22 +52,21 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, s
     if eps < 0 or steps < 0:
         raise ValueError(f"eps and steps must be >= 0, got eps={eps}, steps={steps}")
     alpha = eps / max(steps, 1) if alpha is None else float(alpha)
-    if not isinstance(noisy, (list, tuple)):
-        seeds = [seed + i for i in range(as_batch(noisy).shape[0])]
-        return _attack(model, noisy, clean, eps, steps, alpha, seeds, clip, random_start)
-    if not isinstance(clean, (list, tuple)) or len(clean) != len(noisy):
-        raise ValueError("noisy and clean must both be lists of the same length")
-    out = [None] * len(noisy)
-    by_size = {}
-    for i, img in enumerate(noisy):
-        by_size.setdefault(tuple(img.shape[-3:]), []).append(i)
-    for indices in by_size.values():
-        adv = _attack(model, torch.cat([as_batch(noisy[i]) for i in indices]),
-                      torch.cat([as_batch(clean[i]) for i in indices]), eps, steps, alpha,
-                      [seed + i for i in indices], clip, random_start)
-        for j, i in enumerate(indices):
-            out[i] = adv[j:j + 1]
-    return out
+
+    def attack_batch(noisy, clean, seeds):
+        x = as_batch(noisy, "noisy image").detach()
+
+        def start(x):
+            return x + draw_per_image(x, seeds, lambda rs, shape: rs.uniform(-eps, eps, size=shape)) \
+                if random_start else x.clone()
+
+        def project(adv):
+            adv = torch.min(torch.max(adv, x - eps), x + eps)
+            return adv.clamp(0, 1) if clip else adv
+
+        return engine.run(model, x, clean, steps, start, lambda adv, grad: adv + alpha * grad.sign(), project)
+
+    return engine.per_size(attack_batch, noisy, clean, seed)
 
 
 def clean_image_pgd(model: torch.nn.Module, clean, eps: float = 0.157, steps: int = 10,

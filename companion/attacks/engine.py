@@ -1,0 +1,59 @@
+"""The loop every gradient attack on a denoiser shares, and the per-image bookkeeping.
+
+``run(model, noisy, clean, steps, start, step, project)`` maximizes ||D(x') - y||^2 (the loss is
+summed per image, so an image's gradient never depends on its batch):
+
+    x'_0 = start(x);   x'_{t+1} = project(step(x'_t, grad_{x'} ||D(x'_t) - y||^2))
+
+with the model in eval mode and left in the mode it had, no gradient kept. ``per_size`` lets an
+attack take lists of mixed-size images; ``norms`` and ``seeded`` are the per-image helpers.
+"""
+
+import torch
+
+from ..checks import as_batch
+
+
+def norms(x: torch.Tensor) -> torch.Tensor:
+    """Per-image L2 norms of an NCHW tensor, shaped (N, 1, 1, 1) for broadcasting."""
+    return x.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+
+
+def run(model: torch.nn.Module, noisy, clean, steps: int, start, step, project) -> torch.Tensor:
+    """The attack loop on one batch of same-size images (see the module docstring)."""
+    noisy, clean = as_batch(noisy, "noisy image"), as_batch(clean, "clean image")
+    if noisy.shape != clean.shape:
+        raise ValueError(f"noisy {tuple(noisy.shape)} and clean {tuple(clean.shape)} differ in shape")
+    x, clean = noisy.detach(), clean.to(noisy.device)
+    adv = project(start(x))
+    was_training = model.training
+    model.eval()
+    try:
+        for _ in range(steps):
+            adv.requires_grad_(True)
+            with torch.enable_grad():
+                loss = ((model(adv) - clean) ** 2).sum()
+                grad, = torch.autograd.grad(loss, adv)
+            adv = project(step(adv.detach(), grad))
+    finally:
+        model.train(was_training)
+    return adv.detach()
+
+
+def per_size(attack_batch, noisy, clean, seed: int):
+    """Apply ``attack_batch(noisy, clean, seeds)`` to a batch (image i seeded ``seed + i``) or to
+    lists of 1CHW tensors of mixed sizes, grouped by size and returned as a list in order."""
+    if not isinstance(noisy, (list, tuple)):
+        return attack_batch(noisy, clean, [seed + i for i in range(as_batch(noisy).shape[0])])
+    if not isinstance(clean, (list, tuple)) or len(clean) != len(noisy):
+        raise ValueError("noisy and clean must both be lists of the same length")
+    out = [None] * len(noisy)
+    by_size = {}
+    for i, img in enumerate(noisy):
+        by_size.setdefault(tuple(img.shape[-3:]), []).append(i)
+    for indices in by_size.values():
+        adv = attack_batch(torch.cat([as_batch(noisy[i]) for i in indices]),
+                           torch.cat([as_batch(clean[i]) for i in indices]), [seed + i for i in indices])
+        for j, i in enumerate(indices):
+            out[i] = adv[j:j + 1]
+    return out
