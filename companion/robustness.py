@@ -216,3 +216,25 @@ def transfer_summary(rows: list, margin: float = DEFAULT_MARGIN) -> pd.DataFrame
         success_set=("in_success_set", "sum"), transferred=("transferred", "sum")).reset_index()
     out["transfer_rate"] = out.transferred / out.success_set.where(out.success_set > 0)
     return out
+
+
+def noise_type_rows(model: torch.nn.Module, images, sigma: float, seeds, budgets=(5, 7), **obsatk_params) -> list:
+    """Yan et al. Table 1: the mean PSNR of ``model`` on ``images`` under Gaussian and uniform noise
+    of level ``sigma`` and under OBSATK Atk-r for each r in ``budgets`` (the observation noisy at
+    sigma - r, then the attack), for every seed. One row per (seed, noise) with the mean PSNR."""
+    from .attacks import obsatk
+    from .attacks.obsatk import observation_sigma
+
+    rows, device = [], model_device(model)
+    clean = [img.to(device) for _, img in images]
+    for seed in seeds:
+        seeds_i = [seed + i for i in range(len(clean))]
+        inputs = {"Gaussian": [noise.gaussian(c, sigma, seed=s) for c, s in zip(clean, seeds_i)],
+                  "uniform": [noise.uniform(c, sigma, seed=s) for c, s in zip(clean, seeds_i)]}
+        for r in budgets:
+            observed = [noise.gaussian(c, observation_sigma(sigma, r), seed=s) for c, s in zip(clean, seeds_i)]
+            inputs[f"Atk-{r:g}/255"] = obsatk(model, observed, clean, r=r, seed=seed, **obsatk_params)
+        for kind, noisy in inputs.items():
+            rows.append({"sigma": sigma, "seed": seed, "noise": kind,
+                         "psnr": float(np.mean([_psnr(model, x, c) for x, c in zip(noisy, clean)]))})
+    return rows

@@ -133,6 +133,24 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
+def test_l2_variant_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    info = reproduce.run(profile="quick", device="cpu", only=["06"], output=tmp_path, progress=False,
+                         parameters={"max_images": 2, "crop": 64, "transfer_models": "tables"})
+    assert info["notebooks"]["06_l2_variant"]["status"] == "done"
+    results = json.loads((tmp_path / "06_l2_variant.json").read_text())
+    assert {c["id"] for c in results["claims"]} == {cid for cid, c in CLAIMS.items() if c.notebook == "06_l2_variant"}
+    tables = {t["id"]: t["rows"] for t in results["tables"]}
+    table1 = tables["yan_table1"]
+    assert {(r["dataset"], r["noise"]) for r in table1} == {
+        (d, k) for d in ("set12", "bsd68", "cbsd68") for k in ("Gaussian", "uniform", "Atk-5/255", "Atk-7/255")}
+    psnr = {(r["dataset"], r["noise"]): r["mean"] for r in table1}
+    assert all(psnr[d, "Atk-7/255"] < psnr[d, "Atk-5/255"] < psnr[d, "Gaussian"] for d in ("set12", "bsd68", "cbsd68"))
+    stats = {r["noise"]: r for r in tables["figure14_noise_statistics"]}
+    assert stats["Gaussian x - y"]["wasserstein"] == 0.0
+    assert len(list((tmp_path / "adversarial_sets").glob("*.pt"))) == 3  # L-inf and L2 on DnCNN, L2 on color FFDNet
+    assert all((tmp_path / f).is_file() for f in results["figures"])
+
+
 def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
     r = report.Results("00_quickstart", tmp_path, {})
     r.claim("dncnn_s25_set12", True, "ours 30.45 vs paper 30.44")
