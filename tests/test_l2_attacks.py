@@ -97,3 +97,26 @@ def test_two_step_projection_is_the_exact_projection_onto_the_intersection():
                         options={"ftol": 1e-12, "maxiter": 500}).x
         ours = project(torch.from_numpy(v).view(1, 1, 2, 4), radius).view(-1).numpy()
         assert np.allclose(ours, best, atol=1e-5), trial
+
+
+def test_noise_statistics_tell_gaussian_from_uniform():
+    rng = np.random.default_rng(0)
+    gauss, other_gauss = rng.normal(0, 0.1, 200_000), rng.normal(0, 0.1, 200_000)
+    flat = rng.uniform(-0.1 * np.sqrt(3), 0.1 * np.sqrt(3), 200_000)  # the same standard deviation
+    g = metrics.noise_statistics(other_gauss, gauss)
+    u = metrics.noise_statistics(flat, gauss)
+    assert g["wasserstein"] < 0.001 < u["wasserstein"]
+    assert abs(g["excess_kurtosis"]) < 0.05 and u["excess_kurtosis"] == pytest.approx(-1.2, abs=0.05)
+    assert g["normaltest_p"] > 0.01 > u["normaltest_p"]
+    assert g["std"] == pytest.approx(0.1, rel=0.01) and metrics.noise_statistics(gauss, gauss)["wasserstein"] == 0
+
+
+def test_noise_type_rows_follow_yan_table1(tiny):
+    from companion import robustness
+    from toys import box, smooth_images
+    rows = robustness.noise_type_rows(box(3), smooth_images(n=2), 25, seeds=[0, 1], budgets=(5, 7))
+    assert [(r["seed"], r["noise"]) for r in rows] == [
+        (s, k) for s in (0, 1) for k in ("Gaussian", "uniform", "Atk-5/255", "Atk-7/255")]
+    psnr = {(r["seed"], r["noise"]): r["psnr"] for r in rows}
+    assert all(psnr[s, "Atk-7/255"] < psnr[s, "Atk-5/255"] < psnr[s, "Gaussian"] for s in (0, 1))
+    assert rows == robustness.noise_type_rows(box(3), smooth_images(n=2), 25, seeds=[0, 1], budgets=(5, 7))
