@@ -13,7 +13,6 @@ agree; OBSATK's two projections and L2-denoising-PGD's L2 clip are the only extr
 """
 
 import argparse
-import statistics
 import time
 
 import torch
@@ -21,21 +20,7 @@ import torch
 from companion import config, data, models, noise
 from companion import attacks
 
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _median_time(fn, repeats, device):
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from timing import median_time, sync
 
 
 def main() -> None:
@@ -60,11 +45,11 @@ def main() -> None:
         torch.autograd.grad(loss, inp)
 
     forward_backward()  # warm-up
-    one = _median_time(forward_backward, args.repeats, device)
+    one = median_time(forward_backward, args.repeats, device)
     attack_fn = getattr(attacks, args.attack)
-    attack = _median_time(lambda: attack_fn(model, x, clean, steps=args.steps), args.repeats, device)
+    attack = median_time(lambda: attack_fn(model, x, clean, steps=args.steps), args.repeats, device)
     ratio = attack / (args.steps * one)
-    print(f"| quantity | value |\n|---|---|")
+    print("| quantity | value |\n|---|---|")
     print(f"| attack, model, device | {args.attack}, {args.model}, {device} ({torch.get_num_threads()} threads) |")
     print(f"| batch | {tuple(clean.shape)} |")
     print(f"| one forward+backward (median of {args.repeats}) | {one:.3f} s |")
@@ -74,10 +59,10 @@ def main() -> None:
         return
     noisy = [noise.gaussian(img, 25, seed=i) for i, (_, img) in enumerate(images)]
     cleans = [img for _, img in images]
-    _sync(device)
+    sync(device)
     t0 = time.perf_counter()
     attack_fn(model, noisy, cleans, steps=args.steps)
-    _sync(device)
+    sync(device)
     total = time.perf_counter() - t0
     print(f"| attack all of Set12 once | {total:.1f} s ({total / len(cleans):.2f} s per image) |")
 

@@ -13,26 +13,11 @@ Printed, medians over ``repeats`` runs in one process:
 """
 
 import argparse
-import statistics
-import time
-
-import torch
 
 from companion import adversarial_sets, config, data, similitude
 from companion.models import selection
 
-
-def _median_time(fn, repeats, device):
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from timing import median_time
 
 
 def main() -> None:
@@ -50,12 +35,12 @@ def main() -> None:
     made = adversarial_sets.adversarial_set(next(iter(loaded.values())), images, 25, 0, eps=0.012, steps=5, alpha=None)
     sweep, single = {}, {}
     for name, model in loaded.items():
-        sweep[name] = _median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles),
+        sweep[name] = median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles),
                                    args.repeats, device)
-        single[name] = _median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles,
+        single[name] = median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles,
                                                                             batch_size=1), args.repeats, device)
     study = similitude.circle_study(loaded, images, made, args.angles)
-    matrix = _median_time(lambda: similitude.dmrs_matrix(study), args.repeats, device)
+    matrix = median_time(lambda: similitude.dmrs_matrix(study), args.repeats, device)
     print(f"{len(images)} Set12 images, crop {args.crop or 'none'}, {args.angles} angles, {device}; "
           f"medians of {args.repeats} runs\n")
     print("| model | sweep, batched (s) | one sample at a time (s) | ratio |\n|---|---|---|---|")

@@ -15,27 +15,12 @@ control) + T inferences on x. Printed, medians over ``repeats`` runs in one proc
 """
 
 import argparse
-import statistics
 import tempfile
-import time
-
-import torch
 
 from companion import adversarial_sets, config, data, robustness
 from companion.models import selection
 
-
-def _median_time(fn, repeats, device):
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from timing import median_time
 
 
 def main() -> None:
@@ -53,15 +38,15 @@ def main() -> None:
         print("skipped:", skipped)
     attack = dict(eps=0.012, steps=5, alpha=None)
     with tempfile.TemporaryDirectory() as cache:
-        make = {n: _median_time(lambda n=n, m=m: adversarial_sets.adversarial_set(m, images, 25, 0, **attack),
+        make = {n: median_time(lambda n=n, m=m: adversarial_sets.adversarial_set(m, images, 25, 0, **attack),
                                 args.repeats, device) for n, m in loaded.items()}
         sets = {n: adversarial_sets.adversarial_set(m, images, 25, 0, cache_dir=cache, **attack) for n, m in loaded.items()}
-        read = {n: _median_time(lambda n=n, m=m: adversarial_sets.adversarial_set(m, images, 25, 0, cache_dir=cache,
+        read = {n: median_time(lambda n=n, m=m: adversarial_sets.adversarial_set(m, images, 25, 0, cache_dir=cache,
                                                                                   **attack), args.repeats, device)
                 for n, m in loaded.items()}
         assert all(adversarial_sets.adversarial_set(m, images, 25, 0, cache_dir=cache, **attack).from_cache
                    for m in loaded.values())
-    matrix = _median_time(lambda: robustness.transfer_rows(sets, loaded, images), args.repeats, device)
+    matrix = median_time(lambda: robustness.transfer_rows(sets, loaded, images), args.repeats, device)
     s = t = len(loaded)
     attacks = sum(make.values())
     naive = sum(make[n] for n in loaded) * t + matrix  # one attack per (source, target) pair

@@ -1,6 +1,4 @@
 import hashlib
-import shutil
-import warnings
 
 import numpy as np
 import pytest

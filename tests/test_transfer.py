@@ -1,6 +1,5 @@
 """Transferability (Ning et al. eq. 3), the adversarial-set cache and the model selection."""
 
-import numpy as np
 import pytest
 import torch
 
