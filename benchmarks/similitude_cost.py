@@ -5,9 +5,9 @@
 
 Printed, medians over ``repeats`` runs in one process:
 
-1. per model, the time of its sweep over every image's circle (``circle_study``: all N samples of
-   an image in one batch) and of the same samples denoised one at a time: the ratio is what
-   batching saves;
+1. per model, the time of its sweep over every image's circle (``circle_study``) with the default
+   batches (one sample at a time on a CPU, about 4 megapixels on a GPU) and with each whole circle
+   (N + 1 samples) in one batch: the ratio says which is faster on this device;
 2. the time of the whole DMRS matrix (``dmrs_matrix``: exact polygon work only) against the
    sweeps: M models cost M sweeps, and the M^2 comparisons are nearly free.
 """
@@ -33,19 +33,20 @@ def main() -> None:
     images = data.load("set12", limit=args.images, crop=args.crop or None, device=device)
     loaded, _ = selection.load(args.models, 25, device, channels=1)
     made = adversarial_sets.adversarial_set(next(iter(loaded.values())), images, 25, 0, eps=0.012, steps=5, alpha=None)
-    sweep, single = {}, {}
+    sweep, whole = {}, {}
     for name, model in loaded.items():
         sweep[name] = median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles),
                                    args.repeats, device)
-        single[name] = median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles,
-                                                                            batch_size=1), args.repeats, device)
+        whole[name] = median_time(lambda m=model: similitude.circle_study({"m": m}, images, made, args.angles,
+                                                                           batch_size=args.angles + 1),
+                                  args.repeats, device)
     study = similitude.circle_study(loaded, images, made, args.angles)
     matrix = median_time(lambda: similitude.dmrs_matrix(study), args.repeats, device)
     print(f"{len(images)} Set12 images, crop {args.crop or 'none'}, {args.angles} angles, {device}; "
           f"medians of {args.repeats} runs\n")
-    print("| model | sweep, batched (s) | one sample at a time (s) | ratio |\n|---|---|---|---|")
+    print("| model | sweep, default batches (s) | a whole circle per batch (s) | ratio |\n|---|---|---|---|")
     for name in loaded:
-        print(f"| {name} | {sweep[name]:.2f} | {single[name]:.2f} | {single[name] / sweep[name]:.2f} |")
+        print(f"| {name} | {sweep[name]:.2f} | {whole[name]:.2f} | {whole[name] / sweep[name]:.2f} |")
     print("\n| quantity | value |\n|---|---|")
     print(f"| {len(loaded)} x {len(loaded)} DMRS matrix, s | {matrix:.4f} |")
     print(f"| DMRS matrix / the {len(loaded)} sweeps | {matrix / sum(sweep.values()):.5f} |")

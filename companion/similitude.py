@@ -91,7 +91,8 @@ def combine(s1: torch.Tensor, s2: torch.Tensor, lambdas) -> torch.Tensor:
 def _psnr_batched(model, inputs: torch.Tensor, clean: torch.Tensor, batch_size: int | None) -> np.ndarray:
     """PSNR of the clipped denoised ``inputs`` (N, C, H, W) against one clean image."""
     device = model_device(model)
-    batch_size = batch_size or max(1, (1 << 22) // (inputs.shape[-1] * inputs.shape[-2]))
+    pixels = (1 << 22) if device.type == "cuda" else (1 << 14)  # a CPU is fastest one sample at a time
+    batch_size = batch_size or max(1, pixels // (inputs.shape[-1] * inputs.shape[-2]))
     clean = clean.to(device)
     out = [metrics.psnr(denoise(model, inputs[i:i + batch_size].to(device)).clamp(0, 1), clean.expand_as(
         inputs[i:i + batch_size])).cpu().numpy() for i in range(0, inputs.shape[0], batch_size)]
@@ -130,7 +131,9 @@ def circle_study(models: dict, images, adv_set, n: int = 100, batch_size: int | 
                  progress: bool = False) -> CircleStudy:
     """Run every model once over all N x images circle samples of ``adv_set`` (an
     ``AdversarialSet`` made on ``images``), batched (``batch_size`` samples at a time; default
-    about 4 megapixels, a whole circle on a GPU for images up to 200 x 200)."""
+    about 4 megapixels on a GPU, a whole circle of 100 for images up to 200 x 200; on a CPU,
+    where larger batches run slower, 16 kilopixels, one 128 x 128 sample at a time: measured by
+    ``benchmarks/similitude_cost.py``)."""
     if list(adv_set.names) != list(images.names):
         raise ValueError(f"the adversarial set was made on {adv_set.names[:3]}..., not on these images")
     degrees = angles(n)

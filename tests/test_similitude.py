@@ -131,8 +131,10 @@ def test_circle_study_runs_each_model_once_per_image(tmp_path):
     calls = {n: 0 for n in models}
     for name, m in models.items():
         m.register_forward_hook(lambda *a, name=name: calls.__setitem__(name, calls[name] + 1))
-    study = S.circle_study(models, images, made, n=16)
-    assert calls == {"box3": 2, "box5": 2}  # one batch per image holds its whole circle
+    study = S.circle_study(models, images, made, n=16, batch_size=17)
+    assert calls == {"box3": 2, "box5": 2}  # one batch per image holds its whole circle and the centre
+    again = S.circle_study(models, images, made, n=16, batch_size=1)  # batching changes no number
+    assert np.allclose(again.psnr["box5"], study.psnr["box5"], atol=1e-4)
     assert study.psnr["box3"].shape == (2, 16) and study.center["box5"].shape == (2,)
     assert (study.drop("box3").max(axis=1) > 0).all()
     # the attacked model is hurt most near the adversarial direction
