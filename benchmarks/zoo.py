@@ -5,9 +5,12 @@ denoises and how fast it runs.
 
 Gray models are scored on Set12, color models on set3c and CBSD68 (Gaussian noise unclipped,
 image i seeded with seed + i, output clipped to [0, 1], PSNR/SSIM on the 0-255 scale averaged
-per image: ``companion.evaluation``). Time: the median of 5 forward passes on one 256x256 image
-(after a warm-up) on this machine. Models whose weights are not on this machine (the full-size
-ones with only a user-supplied file) get their size and time only. Prints a Markdown table.
+per image: ``companion.evaluation``), at ``--sigma`` except for the non-blind models trained for
+one other level (DnCNN-S and ECNDNet 15 and 50), scored at their own. Models trained for Poisson
+or impulse noise (Plummer & Hauser's) are not scored on Gaussian noise: 08_noise2noise_dag does.
+Time: the median of 5 forward passes on one 256x256 image (after a warm-up) on this machine.
+Models whose weights are not on this machine (the full-size ones with only a user-supplied file)
+get their size and time only. Prints a Markdown table.
 """
 
 import argparse
@@ -63,8 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     device = config.device(args.device)
     sets = {1: ["set12"], 3: ["set3c", "cbsd68"]}
-    print("| model | variant | weights | parameters | set | PSNR (dB) | SSIM | published PSNR | s / 256x256 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | variant | weights | parameters | set | sigma | PSNR (dB) | SSIM | published PSNR | s / 256x256 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.only or models.list_models():
         entry = models.spec(name)
         with warnings.catch_warnings():
@@ -76,17 +79,22 @@ def main() -> None:
         params = f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M"
         seconds = f"{cpu_time(model, entry.channels, device):.3f}"
         if model.info["weights"].startswith("none"):
-            print(f"| {name} | {entry.variant} | no weights here | {params} | - | - | - | - | {seconds} |", flush=True)
+            print(f"| {name} | {entry.variant} | no weights here | {params} | - | - | - | - | - | {seconds} |", flush=True)
             continue
+        if entry.noise != "gaussian":
+            print(f"| {name} | {entry.variant} | {weights_origin(model)} | {params} | - | {entry.noise} noise | - | - | - "
+                  f"| {seconds} |", flush=True)
+            continue
+        level = entry.sigma if entry.sigma and not entry.bindable else args.sigma
         for dataset in sets[entry.channels]:
             images = data.load(dataset, limit=args.limit, device=device)
-            rows, _ = evaluation.gaussian_denoising(model, images, args.sigma, args.seed)
+            rows, _ = evaluation.gaussian_denoising(model, images, level, args.seed)
             psnr, ssim = np.mean([r["psnr"] for r in rows]), np.mean([r["ssim"] for r in rows])
-            full_set = images.comparable and args.limit is None and args.sigma == 25
+            full_set = images.comparable and args.limit is None and level == 25
             paper, source = PUBLISHED.get(name, (None, ""))
             published = f"{paper:.2f} ({source})" if paper and full_set and dataset != "set3c" else "-"
             label = dataset if images.comparable else f"{dataset} (fallback images!)"
-            print(f"| {name} | {entry.variant} | {weights_origin(model)} | {params} | {label} | {psnr:.2f} | "
+            print(f"| {name} | {entry.variant} | {weights_origin(model)} | {params} | {label} | {level:g} | {psnr:.2f} | "
                   f"{ssim:.4f} | {published} | {seconds} |", flush=True)
 
 
