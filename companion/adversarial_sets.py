@@ -70,15 +70,21 @@ def images_fingerprint(images) -> str:
 
 
 def attack_fingerprint(attack) -> dict:
-    """The attack's qualified name and the sha256 of its module's source (code changes count)."""
+    """The attack's qualified name and the sha256 of its source (code changes count): for the
+    attacks of ``companion.attacks``, every module of that package (they share ``engine.py``);
+    for others, the attack's module, or the function alone when it was defined in a notebook."""
     module = sys.modules.get(attack.__module__)
-    try:
-        source = inspect.getsource(module) if module is not None else ""
-    except (OSError, TypeError):  # defined in a notebook or the REPL: fall back to the function
+    if attack.__module__.startswith(f"{__package__}.attacks"):
+        folder = Path(inspect.getfile(module)).parent
+        source = "".join(p.read_text() for p in sorted(folder.glob("*.py")))
+    else:
         try:
-            source = inspect.getsource(attack)
-        except (OSError, TypeError):
-            source = ""
+            source = inspect.getsource(module) if module is not None else ""
+        except (OSError, TypeError):  # defined in a notebook or the REPL: fall back to the function
+            try:
+                source = inspect.getsource(attack)
+            except (OSError, TypeError):
+                source = ""
     return {"attack": f"{attack.__module__}.{attack.__qualname__}", "attack_source": _sha(source.encode())}
 
 

@@ -121,3 +121,14 @@ def test_selection_stands_in_and_refuses_wrong_names():
     gray = selection.gaussian_models(25, 1)
     assert "dncnn_s25" in gray and "dncnn_s15" not in gray and "ffdnet_gray" in gray
     assert "n2n_ph_poisson100" not in selection.gaussian_models(25, 3)
+
+
+def test_the_attack_fingerprint_covers_the_shared_attack_loop():
+    from companion.attacks import denoising_pgd, obsatk
+    a, b = adversarial_sets.attack_fingerprint(denoising_pgd), adversarial_sets.attack_fingerprint(obsatk)
+    assert a["attack"].endswith("denoising_pgd") and a["attack_source"] == b["attack_source"]  # one package hash
+
+    def mine(model, noisy, clean, seed=0):
+        return noisy
+
+    assert adversarial_sets.attack_fingerprint(mine)["attack_source"] != a["attack_source"]
