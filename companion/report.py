@@ -67,6 +67,22 @@ class Results:
         """Record where a dataset came from ('user', 'cache', 'download' or 'fallback')."""
         self.data["data_sources"][dataset] = source
 
+    def load_images(self, dataset: str, **kwargs):
+        """``data.load(dataset, **kwargs)``, recording where the images came from and printing
+        the fallback warning (images that are not the benchmark set) where people see it."""
+        import warnings
+
+        from . import data
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", data.FallbackWarning)
+            images = data.load(dataset, **kwargs)
+        for w in caught:
+            print("WARNING:", w.message)
+        self.source(dataset, images.source)
+        print(f"{dataset}: {len(images)} images ({images.source}): {', '.join(images.names)}")
+        return images
+
     def model(self, name: str, weights: str) -> None:
         """Record which weights a model used."""
         self.data["weights"][name] = weights

@@ -20,7 +20,8 @@ import torch
 
 from . import metrics, noise
 from .adversarial_sets import adversarial_set
-from .attacks import clean_image_pgd, denoising_pgd
+from .attacks import clean_image_pgd, denoising_pgd, obsatk
+from .attacks.obsatk import observation_sigma
 from .evaluation import denoise, model_device
 
 METRIC_NAMES = ("psnr", "mae", "ssim")
@@ -222,9 +223,6 @@ def noise_type_rows(model: torch.nn.Module, images, sigma: float, seeds, budgets
     """Yan et al. Table 1: the mean PSNR of ``model`` on ``images`` under Gaussian and uniform noise
     of level ``sigma`` and under OBSATK Atk-r for each r in ``budgets`` (the observation noisy at
     sigma - r, then the attack), for every seed. One row per (seed, noise) with the mean PSNR."""
-    from .attacks import obsatk
-    from .attacks.obsatk import observation_sigma
-
     rows, device = [], model_device(model)
     clean = [img.to(device) for _, img in images]
     for seed in seeds:
