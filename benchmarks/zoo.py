@@ -68,7 +68,7 @@ def main() -> None:
     sets = {1: ["set12"], 3: ["set3c", "cbsd68"]}
     print("| model | variant | weights | parameters | set | sigma | PSNR (dB) | SSIM | published PSNR | s / 256x256 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for name in args.only or models.list_models():
+    for name in args.only or models.list_models(collection="zoo"):
         entry = models.spec(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -30,8 +30,8 @@ def _reproduce(args) -> int:
 
 
 def _train(args) -> int:
-    """Train a zoo model from scratch with its recipe for ``--profile`` (flags override it) and
-    write our checkpoint and its model card."""
+    """Train a zoo model with its recipe for ``--profile`` (flags override it), from scratch or
+    from the weights of its ``init`` model, and write our checkpoint and its model card."""
     import time
 
     import numpy as np
@@ -45,11 +45,15 @@ def _train(args) -> int:
     overrides = {"steps": args.steps, "batch_size": args.batch_size, "patch_size": args.patch_size, "lr": args.lr,
                  "sigma": tuple(args.sigma_range) if args.sigma_range else args.sigma, "seed": args.seed}
     recipe.update({k: v for k, v in overrides.items() if v is not None})
-    recalibrate_batches = recipe.pop("recalibrate_batches", 0)
-    cfg = train.TrainConfig(**recipe)
+    cfg, extras = train.from_recipe(recipe)
+    recalibrate_batches, store_half = extras["recalibrate_batches"], extras["store_half"]
     dataset = args.dataset or ("train400" if entry.channels == 1 else "cbsd432")
     torch.manual_seed(cfg.seed)
-    model = entry.build(**dict(entry.train_kwargs)).to(device)
+    if entry.init:
+        model = models.create(entry.init, device=device)
+        initialized_from = f"{entry.init}, {model.info['weights']}"
+    else:
+        model = entry.build(**dict(entry.train_kwargs)).to(device)
     images = data.load(dataset, color=entry.channels == 3)
     if not images.comparable:
         print(f"error: {dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
@@ -59,6 +63,8 @@ def _train(args) -> int:
     result = train.train(model, images, cfg, state)
     train.recalibrate(model, images, cfg, recalibrate_batches)
     model = model.deployable()
+    if store_half:  # evaluate the weights as shipped
+        model = model.half().float()
     if entry.bindable:
         model.sigma = float(args.eval_sigma)
     evaluation_sets = ["set12"] if entry.channels == 1 else ["set3c", "cbsd68"]
@@ -81,13 +87,14 @@ def _train(args) -> int:
         if recalibrate_batches else "as trained",
         "training_network": "with batch normalization, folded into the convolutions after training"
         if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
-        "from_scratch": True, "device": str(device), "torch": torch.__version__,
+        "from_scratch": not entry.init, **({"initialized_from": initialized_from} if entry.init else {}),
+        "stored_as": "float16 (loads into float32)" if store_half else "float32", "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
         "evaluation": {"sigma": args.eval_sigma, "seed": 0, **scores,
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
         "date": time.strftime("%Y-%m-%d"),
     }
-    path = weights.save_ours(name, model, card, args.out)
+    path = weights.save_ours(name, model.half() if store_half else model, card, args.out)
     print(f"wrote {path} and its model card: sigma {args.eval_sigma:g}: "
           + ", ".join(f"{k} {v['psnr']:.2f} dB / SSIM {v['ssim']:.4f}" for k, v in scores.items()))
     return 0

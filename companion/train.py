@@ -11,8 +11,15 @@ Modes (``TrainConfig.mode``):
   random-valued impulse with the annealed L0 loss (|f(x) - y| + 1e-8)^gamma, gamma going
   linearly from 2 to 0 over training (Lehtinen et al. Sec. 3.3; Plummer & Hauser use the same
   three losses).
-``transform(model, noisy, target, step) -> input`` (an argument of ``train``) replaces each
-batch's input before the step: adversarial training plugs in there.
+- adversarial modes (``TrainConfig.adversarial``, on top of ``supervised``), each batch's
+  attack made on the fly against the current weights (model in eval mode for the attack):
+  ``ning``: half of each batch replaced by denoising-PGD samples of those patches (T steps,
+  L-inf eps; Ning et al. Sec. IV-F mix them 1:1 with Gaussian noisy images, T = 5, eps = 0.012);
+  ``vat``: every input replaced by its adversarial sample (vanilla adversarial training, Yan et
+  al. Sec. 4); ``hat``: hybrid adversarial training, Yan et al. eq. 5,
+      (1 / (1 + a)) ||f(y) - x||^2 + (a / (1 + a)) ||f(y') - f(y)||^2,
+  y' = OBSATK(y) with the budget Atk-r in T steps (one step in Yan et al.); ``vat`` uses the same
+  OBSATK samples, so that vAT and HAT differ only in the loss. a = 0 is normal training.
 
 The optimizer comes from timm (``create_optimizer_v2``), and so does the learning-rate
 schedule (step decay at fractions of the run, or cosine), updated from the step count alone.
@@ -36,6 +43,7 @@ from .evaluation import model_device
 from .weights import save_atomic
 
 MODES = ("supervised", "noise2noise")
+ADVERSARIAL = ("none", "ning", "vat", "hat")
 NOISES = ("gaussian", "poisson", "impulse")
 LOSSES = ("l2", "l1", "l0")
 
@@ -56,14 +64,36 @@ class TrainConfig:
     loss: str = "l2"
     seed: int = 0
     checkpoint_every: int = 100
+    adversarial: str = "none"  # 'none', 'ning', 'vat' or 'hat' (module docstring)
+    attack_steps: int = 5  # T of the training attack
+    attack_eps: float = 0.012  # denoising-PGD's L-inf radius ('ning')
+    attack_r: float = 5.0  # OBSATK's budget Atk-r, rho = r / 255 * sqrt(m) ('vat', 'hat')
+    hat_alpha: float = 1.0  # a of eq. 5 ('hat')
 
     def __post_init__(self):
         for field, value, allowed in (("mode", self.mode, MODES), ("noise", self.noise, NOISES),
-                                      ("loss", self.loss, LOSSES), ("schedule", self.schedule, ("step", "cosine"))):
+                                      ("loss", self.loss, LOSSES), ("schedule", self.schedule, ("step", "cosine")),
+                                      ("adversarial", self.adversarial, ADVERSARIAL)):
             if value not in allowed:
                 raise ValueError(f"TrainConfig.{field} must be one of {allowed}, got {value!r}")
         if self.mode == "supervised" and self.noise != "gaussian":
             raise ValueError("supervised training uses Gaussian noise; other noises train with mode='noise2noise'")
+        if self.adversarial != "none" and self.mode != "supervised":
+            raise ValueError("adversarial training needs clean targets: use mode='supervised'")
+        if min(self.attack_steps, self.attack_eps, self.attack_r, self.hat_alpha) < 0:
+            raise ValueError("attack_steps, attack_eps, attack_r and hat_alpha must be >= 0")
+
+
+RECIPE_EXTRAS = {"recalibrate_batches": 0, "store_half": False}
+"""Recipe keys that are not ``TrainConfig`` fields: what the command line does after training
+(``recalibrate`` batches; store the checkpoint in float16)."""
+
+
+def from_recipe(recipe: dict) -> tuple:
+    """``(TrainConfig, extras)`` from a registry recipe (``ModelSpec.recipe``)."""
+    fields = dict(recipe)
+    extras = {k: fields.pop(k, default) for k, default in RECIPE_EXTRAS.items()}
+    return TrainConfig(**fields), extras
 
 
 def _corrupt(clean: torch.Tensor, noise: str, level: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -118,6 +148,28 @@ def _forward(model: torch.nn.Module, noisy: torch.Tensor, level: torch.Tensor) -
     return model(noisy, sigma=level) if takes_sigma else model(noisy)
 
 
+def objective(model: torch.nn.Module, noisy: torch.Tensor, target: torch.Tensor, level: torch.Tensor,
+              cfg: TrainConfig, step: int) -> torch.Tensor:
+    """The loss of one batch in ``cfg``'s mode (module docstring); the attacks of step ``step``
+    are seeded by ``(cfg.seed, step)``, so a resumed run makes the same samples."""
+    if cfg.adversarial == "none":
+        return loss_fn(_forward(model, noisy, level), target, cfg, step)
+    from .attacks import denoising_pgd, obsatk
+
+    if "sigma" in inspect.signature(model.forward).parameters:
+        raise ValueError(f"adversarial training attacks f(y) alone; {type(model).__name__} takes a noise level too")
+    if cfg.adversarial == "ning":
+        half = noisy.shape[0] // 2
+        adv = denoising_pgd(model, noisy[half:], target[half:], eps=cfg.attack_eps, steps=cfg.attack_steps,
+                            seed=cfg.seed * 1_000_003 + step)
+        return loss_fn(model(torch.cat([noisy[:half], adv])), target, cfg, step)
+    adv = obsatk(model, noisy, target, r=cfg.attack_r, steps=cfg.attack_steps, clip=False)
+    if cfg.adversarial == "vat":
+        return loss_fn(model(adv), target, cfg, step)
+    out, a = model(noisy), cfg.hat_alpha
+    return (loss_fn(out, target, cfg, step) + a * loss_fn(model(adv), out, cfg, step)) / (1 + a)
+
+
 def _has_running_statistics(module: torch.nn.Module) -> bool:
     return hasattr(module, "running_mean") and (hasattr(module, "running_var") or hasattr(module, "running_std"))
 
@@ -150,7 +202,7 @@ def recalibrate(model: torch.nn.Module, images, cfg: TrainConfig, batches: int) 
 
 
 def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Path,
-          progress: bool = True, transform=None) -> dict:
+          progress: bool = True) -> dict:
     """Train ``model`` in place on patches of ``images``; returns the loss history.
 
     ``state_path`` holds the resumable state: an existing one with the same configuration is
@@ -190,10 +242,7 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
         scheduler.step_update(step)
         clean = sampler.batch(step).to(device)
         noisy, target, level = noisy_batch(clean, cfg, step)
-        if transform is not None:
-            noisy = transform(model, noisy, target, step)
-        out = _forward(model, noisy, level)
-        loss = loss_fn(out, target, cfg, step)
+        loss = objective(model, noisy, target, level, cfg, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -45,7 +45,11 @@ class ModelSpec:
     noise: the noise the weights were trained to remove: 'gaussian', 'poisson' or 'impulse'.
     recipes: per profile ('quick', 'paper'), the ``TrainConfig`` fields that
         ``python -m companion train NAME --profile ...`` uses (on Train400 gray, CBSD432 color),
-        and ``recalibrate_batches`` for ``train.recalibrate`` after a short run.
+        ``recalibrate_batches`` for ``train.recalibrate`` after a short run, and ``store_half``
+        to store the checkpoint in float16 (it loads into float32).
+    init: the registered model whose best weights training starts from (fine-tuning), if any.
+    collection: 'zoo' (the denoisers of the papers) or 'adversarial_training' (notebook 04's
+        DnCNNs trained by each mode of ``train.TrainConfig.adversarial``).
     """
 
     name: str
@@ -62,6 +66,8 @@ class ModelSpec:
     variant: str = "full"
     recipes: tuple = ()
     noise: str = "gaussian"
+    init: str | None = None
+    collection: str = "zoo"
 
     def recipe(self, profile: str) -> dict:
         recipes = dict(self.recipes)
@@ -127,6 +133,24 @@ _FAN_PAPER = dict(steps=300_000, batch_size=48, patch_size=128, lr=2e-4, schedul
                   sigma=(15.0, 50.0))
 _DEAMNET_PAPER = dict(steps=4_000_000, batch_size=8, patch_size=128, lr=1e-4, lr_drops=(0.5,))  # 2000 ep x 2000
 
+# notebook 04: one DnCNN per adversarial training mode (``train.TrainConfig.adversarial``), the
+# same data, steps, batches and seed within a track. Facts: Ning et al. Sec. IV-F (denoising-PGD,
+# T = 5, eps = 0.012, mixed 1:1); Yan et al. Sec. 4 (HAT eq. 5 with a one-step OBSATK, a = 1 and
+# 2, sigma ~ U[0, 25]; vAT on adversarial samples only). Neither paper gives a fine-tuning length:
+# the fine-tuning recipes are ours.
+ADVERSARIAL_MODES = {
+    "nt": dict(adversarial="none"),
+    "ning": dict(adversarial="ning", attack_steps=5, attack_eps=0.012),
+    "vat": dict(adversarial="vat", attack_steps=1, attack_r=5.0),
+    "hat1": dict(adversarial="hat", attack_steps=1, attack_r=5.0, hat_alpha=1.0),
+    "hat2": dict(adversarial="hat", attack_steps=1, attack_r=5.0, hat_alpha=2.0),
+}
+_FINETUNE = (dict(steps=200, batch_size=16, patch_size=40, lr=1e-4, sigma=25.0, store_half=True),
+             dict(steps=20_000, batch_size=128, patch_size=40, lr=1e-4, lr_drops=(0.6,), sigma=25.0, store_half=True))
+_SCRATCH = (dict(steps=400, batch_size=16, patch_size=32, sigma=(0.0, 25.0), store_half=True),
+            dict(_DNCNN_B_PAPER, sigma=(0.0, 25.0), store_half=True))
+_AT = "adversarial_training"
+
 MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
                 "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", ours="dncnn_s25" if s == 25 else None,
@@ -188,13 +212,24 @@ MODELS = {s.name: s for s in [
     ModelSpec("deamnet_small", lambda **kw: DeamNet(1, 32), 1, "unfolding", _DEAMNET, sigma=25.0,
               ours="deamnet_small", variant="reduced", notes="reduced DeamNet: 32 features (the paper: 64)",
               recipes=_recipes(QUICK["deamnet"], dict(_DEAMNET_PAPER, sigma=25.0))),
+    *[ModelSpec(f"dncnn_s25_{mode}", lambda **kw: DnCNN(1, 17), 1, "non-blind", _DNCNN, sigma=25.0,
+                ours=f"dncnn_s25_{mode}", init="dncnn_s25", collection=_AT,
+                notes=f"the official DnCNN-S (sigma 25) fine-tuned, adversarial mode {mode!r}",
+                recipes=_recipes({**_FINETUNE[0], **fields}, {**_FINETUNE[1], **fields}))
+      for mode, fields in ADVERSARIAL_MODES.items()],
+    *[ModelSpec(f"dncnn_b25_{mode}", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind",
+                _DNCNN, ours=f"dncnn_b25_{mode}", train_kwargs=_BN, collection=_AT,
+                notes=f"DnCNN-B trained from scratch for sigma in [0, 25], adversarial mode {mode!r}",
+                recipes=_recipes({**_SCRATCH[0], **fields}, {**_SCRATCH[1], **fields}))
+      for mode, fields in ADVERSARIAL_MODES.items()],
 ]}
 
 
-def list_models(channels: int | None = None, family: str | None = None) -> list:
-    """Registered model names, optionally only gray (1) / color (3) ones or one family."""
-    return sorted(n for n, s in MODELS.items()
-                  if (channels is None or s.channels == channels) and (family is None or s.family == family))
+def list_models(channels: int | None = None, family: str | None = None, collection: str | None = None) -> list:
+    """Registered model names, optionally only gray (1) / color (3) ones, one family or one
+    collection ('zoo' or 'adversarial_training')."""
+    return sorted(n for n, s in MODELS.items() if (channels is None or s.channels == channels)
+                  and (family is None or s.family == family) and (collection is None or s.collection == collection))
 
 
 def spec(name: str) -> ModelSpec:

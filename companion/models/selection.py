@@ -22,8 +22,8 @@ def denoises_gaussian(name: str, sigma: float, channels: int) -> bool:
 
 
 def gaussian_models(sigma: float, channels: int) -> list:
-    """Every registered model that ``denoises_gaussian(name, sigma, channels)``."""
-    return [n for n in list_models(channels) if denoises_gaussian(n, sigma, channels)]
+    """Every zoo model that ``denoises_gaussian(name, sigma, channels)``."""
+    return [n for n in list_models(channels, collection="zoo") if denoises_gaussian(n, sigma, channels)]
 
 
 def load(names: list, sigma: float, device: str | torch.device = "cpu", channels: int | None = None) -> tuple:
