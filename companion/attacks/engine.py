@@ -6,7 +6,7 @@ summed per image, so an image's gradient never depends on its batch):
     x'_0 = start(x);   x'_{t+1} = project(step(x'_t, grad_{x'} ||D(x'_t) - y||^2))
 
 with the model in eval mode and left in the mode it had, no gradient kept. ``per_size`` lets an
-attack take lists of mixed-size images; ``norms`` and ``seeded`` are the per-image helpers.
+attack take lists of mixed-size images; ``norms`` and ``losses`` are the per-image helpers.
 """
 
 import torch
@@ -17,6 +17,17 @@ from ..checks import as_batch
 def norms(x: torch.Tensor) -> torch.Tensor:
     """Per-image L2 norms of an NCHW tensor, shaped (N, 1, 1, 1) for broadcasting."""
     return x.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+
+
+@torch.no_grad()
+def losses(model: torch.nn.Module, adv: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Per image ||D(x') - y||^2, the loss every attack maximizes (model in eval mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return ((model(adv) - clean.to(adv.device)) ** 2).flatten(1).sum(dim=1)
+    finally:
+        model.train(was_training)
 
 
 def run(model: torch.nn.Module, noisy, clean, steps: int, start, step, project) -> torch.Tensor:

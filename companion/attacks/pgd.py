@@ -17,6 +17,9 @@ Interpretations, where the paper is silent:
 - The random start is drawn per image with NumPy, seeded ``seed + i`` for image i, like the
   Gaussian noise: a batch gives the same result as one image at a time, on any device.
 - The loss is summed per image, so an image's gradient never depends on its batch.
+- ``restarts`` > 1 runs the attack from that many random starts (restart k seeds image i with
+  seed + i + k * 1_000_003) and keeps, per image, the sample with the largest loss: the usual
+  check that a defended model is not merely hard to optimize (Madry et al. 2018, Sec. 5).
 
 Section V-A also attacks the clean image itself (x = y, 10 iterations, eps = 0.157); that is
 ``clean_image_pgd``, the same algorithm from the other starting point.
@@ -34,7 +37,7 @@ COLOR_EPS = 0.055
 
 def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, steps: int = 5,
                   alpha: float | None = None, seed: int = 0, clip: bool = False,
-                  random_start: bool = True):
+                  random_start: bool = True, restarts: int = 1):
     """Adversarial noisy images for ``model`` (see the module docstring for the algorithm).
 
     Args:
@@ -46,25 +49,41 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, s
         seed: image i's random start is seeded with seed + i.
         clip: clip x' to [0, 1] (only for noisy images that were themselves clipped).
         random_start: start from x + U[-eps, eps] (True, the paper) or from x.
+        restarts: random starts per image; the worst sample for the model is kept.
 
     The model is used in eval mode and left in the mode it had; no gradient is kept.
     """
-    if eps < 0 or steps < 0:
-        raise ValueError(f"eps and steps must be >= 0, got eps={eps}, steps={steps}")
+    if eps < 0 or steps < 0 or restarts < 1:
+        raise ValueError(f"eps and steps must be >= 0 and restarts >= 1, got eps={eps}, steps={steps}, "
+                         f"restarts={restarts}")
     alpha = eps / max(steps, 1) if alpha is None else float(alpha)
 
     def attack_batch(noisy, clean, seeds):
         x = as_batch(noisy, "noisy image").detach()
 
-        def start(x):
-            return x + draw_per_image(x, seeds, lambda rs, shape: rs.uniform(-eps, eps, size=shape)) \
-                if random_start else x.clone()
-
         def project(adv):
             adv = torch.min(torch.max(adv, x - eps), x + eps)
             return adv.clamp(0, 1) if clip else adv
 
-        return engine.run(model, x, clean, steps, start, lambda adv, grad: adv + alpha * grad.sign(), project)
+        def attempt(k):
+            restart_seeds = [s + k * 1_000_003 for s in seeds]
+
+            def start(x):
+                return x + draw_per_image(x, restart_seeds, lambda rs, shape: rs.uniform(-eps, eps, size=shape)) \
+                    if random_start else x.clone()
+
+            return engine.run(model, x, clean, steps, start, lambda adv, grad: adv + alpha * grad.sign(), project)
+
+        best = attempt(0)
+        if restarts > 1:
+            best_loss = engine.losses(model, best, clean)
+            for k in range(1, restarts):
+                adv = attempt(k)
+                loss = engine.losses(model, adv, clean)
+                better = loss > best_loss
+                best = torch.where(better.view(-1, 1, 1, 1), adv, best)
+                best_loss = torch.where(better, loss, best_loss)
+        return best
 
     return engine.per_size(attack_batch, noisy, clean, seed)
 
