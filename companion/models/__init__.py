@@ -135,9 +135,10 @@ _DEAMNET_PAPER = dict(steps=4_000_000, batch_size=8, patch_size=128, lr=1e-4, lr
 
 # notebook 04: one DnCNN per adversarial training mode (``train.TrainConfig.adversarial``), the
 # same data, steps, batches and seed within a track. Facts: Ning et al. Sec. IV-F (denoising-PGD,
-# T = 5, eps = 0.012, mixed 1:1); Yan et al. Sec. 4 (HAT eq. 5 with a one-step OBSATK, a = 1 and
-# 2, sigma ~ U[0, 25]; vAT on adversarial samples only). Neither paper gives a fine-tuning length:
-# the fine-tuning recipes are ours.
+# T = 5, eps = 0.012, mixed 1:1); Yan et al. Sec. 4 and their released code
+# (github.com/HanshuYAN/ObsAtk: HAT eq. 5 with a one-step OBSATK at 5/255 from delta = 0, f(y) not
+# detached; a = 1 and 2; sigma ~ U[0, 25]; vAT checkpoints named vAT_eps5_PGD1). Neither paper
+# gives a fine-tuning recipe: the fine-tuning recipes are ours.
 ADVERSARIAL_MODES = {
     "nt": dict(adversarial="none"),
     "ning": dict(adversarial="ning", attack_steps=5, attack_eps=0.012),
@@ -145,9 +146,9 @@ ADVERSARIAL_MODES = {
     "hat1": dict(adversarial="hat", attack_steps=1, attack_r=5.0, hat_alpha=1.0),
     "hat2": dict(adversarial="hat", attack_steps=1, attack_r=5.0, hat_alpha=2.0),
 }
-_FINETUNE = (dict(steps=200, batch_size=16, patch_size=40, lr=1e-4, sigma=25.0, store_half=True),
+_FINETUNE = (dict(steps=400, batch_size=16, patch_size=40, lr=1e-4, sigma=25.0, store_half=True),
              dict(steps=20_000, batch_size=128, patch_size=40, lr=1e-4, lr_drops=(0.6,), sigma=25.0, store_half=True))
-_SCRATCH = (dict(steps=400, batch_size=16, patch_size=32, sigma=(0.0, 25.0), store_half=True),
+_SCRATCH = (dict(steps=300, batch_size=16, patch_size=32, sigma=(0.0, 25.0), store_half=True),
             dict(_DNCNN_B_PAPER, sigma=(0.0, 25.0), store_half=True))
 _AT = "adversarial_training"
 
