@@ -88,7 +88,8 @@ def _train(args) -> int:
         "training_network": "with batch normalization, folded into the convolutions after training"
         if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
         "from_scratch": not entry.init, **({"initialized_from": initialized_from} if entry.init else {}),
-        "stored_as": "float16 (loads into float32)" if store_half else "float32", "device": str(device), "torch": torch.__version__,
+        "stored_as": "float16 (loads into float32)" if store_half else "float32",
+        "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
         "evaluation": {"sigma": args.eval_sigma, "seed": 0, **scores,
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
@@ -136,7 +137,8 @@ def main(argv=None) -> int:
                      help="a notebook parameter (JSON values: -p sigma=15 -p 'models=[\"dncnn_b\"]')")
     rep.add_argument("--force", action="store_true", help="rerun notebooks that already finished")
     rep.set_defaults(func=_reproduce)
-    tr = sub.add_parser("train", help="train a zoo model from scratch into our checkpoint + model card")
+    tr = sub.add_parser("train", help="train a registered model (from scratch, or from its init model) into "
+                                      "our checkpoint + model card")
     tr.add_argument("model")
     tr.add_argument("--profile", default="quick", choices=sorted(config.PROFILES),
                     help="the model's training recipe: quick (CPU, minutes) or paper (its paper's, for a GPU)")

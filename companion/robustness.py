@@ -236,3 +236,45 @@ def noise_type_rows(model: torch.nn.Module, images, sigma: float, seeds, budgets
             rows.append({"sigma": sigma, "seed": seed, "noise": kind,
                          "psnr": float(np.mean([_psnr(model, x, c) for x, c in zip(noisy, clean)]))})
     return rows
+
+
+def attack_rows(model: torch.nn.Module, images, sigma: float, attacks: dict, seed: int = 0, cache_dir=None,
+                source: str | None = None) -> list:
+    """Score ``model`` under several attacks with the same noise (Ning et al. Table VIII, Yan et
+    al. Table 2 layouts).
+
+    Args:
+        attacks: ``{label: (attack, params)}``, e.g. ``{"PGD": (denoising_pgd, {"eps": 0.012})}``.
+            An OBSATK entry (its budget ``r`` given) attacks an observation noisy at sigma - r
+            (``observation_sigma``, Yan et al.'s protocol); every other attack starts from the
+            Gaussian-noisy image at sigma.
+        cache_dir, source: the adversarial sets' cache (``adversarial_sets``) and the name they
+            are kept under (default ``model.info['name']``).
+
+    Returns one row per (attack, image): the PSNR and SSIM of the denoised Gaussian-noisy image at
+    sigma (image i seeded seed + i; the same for every attack) and of the denoised adversarial
+    image, and ``drop = psnr_gauss - psnr_adv``. Label "Gaussian" is reserved for the clean row.
+    """
+    if "Gaussian" in attacks:
+        raise ValueError("the label 'Gaussian' is reserved for the row without attack")
+    if any(attack is obsatk and "r" not in params for attack, params in attacks.values()):
+        raise ValueError("give every OBSATK entry its budget r: the observation's noise level is sigma - r")
+    device = model_device(model)
+    clean = [img.to(device) for _, img in images]
+    gauss = [noise.gaussian(c, sigma, seed=seed + i) for i, c in enumerate(clean)]
+    scored = {"Gaussian": gauss}
+    for label, (attack, params) in attacks.items():
+        level = observation_sigma(sigma, params["r"]) if attack is obsatk else sigma
+        made = adversarial_set(model, images, level, seed, attack, cache_dir, source, **params)
+        scored[label] = made.adv
+    base, rows = {}, []
+    for label, inputs in scored.items():
+        for i, name in enumerate(images.names):
+            out = denoise(model, inputs[i].to(device)).clamp(0, 1)
+            m = metrics.evaluate(out, clean[i])
+            if label == "Gaussian":
+                base[name] = (float(m["psnr"][0]), float(m["ssim"][0]))
+            rows.append({"attack": label, "image": name, "psnr_gauss": base[name][0], "ssim_gauss": base[name][1],
+                         "psnr_adv": float(m["psnr"][0]), "ssim_adv": float(m["ssim"][0]),
+                         "drop": base[name][0] - float(m["psnr"][0])})
+    return rows

@@ -26,6 +26,21 @@ def test_train_writes_a_checkpoint_and_its_model_card(data_dir, tmp_path):
     assert torch.load(tmp_path / "state.pt", weights_only=True)["step"] == 3
 
 
+def test_fine_tuning_starts_from_the_official_weights_and_stores_float16(data_dir, weights_dir, tmp_path):
+    out = _cli("train", "dncnn_s25_hat1", "--steps", "2", "--batch-size", "2", "--patch-size", "24",
+               "--out", str(tmp_path), "--state", str(tmp_path / "state.pt"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    card = json.loads((tmp_path / "dncnn_s25_hat1.json").read_text())
+    assert not card["from_scratch"] and card["initialized_from"].startswith("dncnn_s25, official")
+    assert card["config"]["adversarial"] == "hat" and card["config"]["hat_alpha"] == 1.0
+    assert card["stored_as"].startswith("float16")
+    state = torch.load(tmp_path / "dncnn_s25_hat1.pt", weights_only=True)
+    assert {v.dtype for v in state.values()} == {torch.float16}
+    assert card["evaluation"]["set12"]["psnr"] > 29  # two small steps leave the official DnCNN-S (30.4 dB) nearly as it was
+    tuned = models.create("dncnn_s25_hat1", weights=tmp_path / "dncnn_s25_hat1.pt")
+    assert next(tuned.parameters()).dtype == torch.float32
+
+
 def test_train_refuses_an_unknown_profile():
     out = _cli("train", "rddcnn_b", "--profile", "huge")
     assert out.returncode == 2 and "invalid choice: 'huge'" in out.stderr
