@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _compat  # noqa: F401  (timm imports torchvision)
+from .attacks import denoising_pgd, obsatk
 from .data import PatchSampler
 from .evaluation import model_device
 from .weights import save_atomic
@@ -154,8 +155,6 @@ def objective(model: torch.nn.Module, noisy: torch.Tensor, target: torch.Tensor,
     are seeded by ``(cfg.seed, step)``, so a resumed run makes the same samples."""
     if cfg.adversarial == "none":
         return loss_fn(_forward(model, noisy, level), target, cfg, step)
-    from .attacks import denoising_pgd, obsatk
-
     if "sigma" in inspect.signature(model.forward).parameters:
         raise ValueError(f"adversarial training attacks f(y) alone; {type(model).__name__} takes a noise level too")
     if cfg.adversarial == "ning":
