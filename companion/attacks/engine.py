@@ -12,6 +12,7 @@ attack take lists of mixed-size images; ``norms`` and ``losses`` are the per-ima
 import torch
 
 from ..checks import as_batch
+from ..evaluation import denoise
 
 
 def norms(x: torch.Tensor) -> torch.Tensor:
@@ -19,15 +20,10 @@ def norms(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
 
 
-@torch.no_grad()
 def losses(model: torch.nn.Module, adv: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-    """Per image ||D(x') - y||^2, the loss every attack maximizes (model in eval mode)."""
-    was_training = model.training
-    model.eval()
-    try:
-        return ((model(adv) - clean.to(adv.device)) ** 2).flatten(1).sum(dim=1)
-    finally:
-        model.train(was_training)
+    """Per image ||D(x') - y||^2, the loss every attack maximizes (``evaluation.denoise``: eval
+    mode, no gradient, the model's mode restored)."""
+    return ((denoise(model, adv) - clean.to(adv.device)) ** 2).flatten(1).sum(dim=1)
 
 
 def run(model: torch.nn.Module, noisy, clean, steps: int, start, step, project) -> torch.Tensor:
