@@ -15,6 +15,7 @@ from .. import config
 from .. import weights as wts
 from .base import Denoiser
 from .brdnet import BRDNet
+from .classical import BM3D, NonLocalMeans, TotalVariation, WaveletShrinkage
 from .curvpnp import CurvPnP
 from .deamnet import DeamNet
 from .dncnn import DnCNN
@@ -26,8 +27,9 @@ from .ffdnet import FFDNet
 from .noise2noise import Noise2NoiseUNet
 from .rddcnn import RDDCNN
 
-__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "BRDNet", "CurvPnP", "DeamNet",
-           "DnCNN", "DPIR", "DRUNet", "ECNDNet", "FAN", "FFDNet", "Noise2NoiseUNet", "RDDCNN"]
+__all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "BM3D", "BRDNet", "CurvPnP", "DeamNet",
+           "DnCNN", "DPIR", "DRUNet", "ECNDNet", "FAN", "FFDNet", "NonLocalMeans", "Noise2NoiseUNet", "RDDCNN",
+           "TotalVariation", "WaveletShrinkage"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,9 @@ class ModelSpec:
         ``recalibrate_batches`` for ``train.recalibrate`` after a short run, and ``store_half``
         to store the checkpoint in float16 (it loads into float32).
     init: the registered model whose best weights training starts from (fine-tuning), if any.
-    collection: 'zoo' (the denoisers of the papers) or 'adversarial_training' (notebook 04's
-        DnCNNs trained by each mode of ``train.TrainConfig.adversarial``).
+    collection: 'zoo' (the deep denoisers of the papers), 'adversarial_training' (notebook 04's
+        DnCNNs trained by each mode of ``train.TrainConfig.adversarial``) or 'classical' (notebook
+        05's model-driven denoisers: no weights, no gradient, bound to a noise level).
     """
 
     name: str
@@ -154,6 +157,16 @@ _NO_SCRATCH_CHECKPOINT = ("no checkpoint yet: 300 CPU steps of 16 patches (32x32
                           "(Set12 20.35 dB at sigma 25), and the quick recipe (the zoo DnCNN-B's) takes 40 min for NT and "
                           "hours for the adversarial modes here; train it with --profile paper on a GPU")
 _AT = "adversarial_training"
+_CLASSICAL = {  # registry name: (class, channels, paper)
+    "bm3d": (BM3D, 1, "Dabov et al., IEEE TIP 2007 (BM3D)"),
+    "cbm3d": (BM3D, 3, "Dabov et al., ICIP 2007 (CBM3D)"),
+    "tv": (TotalVariation, 1, "Chambolle, JMIV 2004 (total variation)"),
+    "tv_color": (TotalVariation, 3, "Chambolle, JMIV 2004 (total variation)"),
+    "nlm": (NonLocalMeans, 1, "Buades, Coll & Morel, CVPR 2005 (non-local means)"),
+    "nlm_color": (NonLocalMeans, 3, "Buades, Coll & Morel, CVPR 2005 (non-local means)"),
+    "wavelet": (WaveletShrinkage, 1, "Chang, Yu & Vetterli, IEEE TIP 2000 (BayesShrink)"),
+    "wavelet_color": (WaveletShrinkage, 3, "Chang, Yu & Vetterli, IEEE TIP 2000 (BayesShrink)"),
+}
 
 MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
@@ -227,12 +240,16 @@ MODELS = {s.name: s for s in [
                 + _NO_SCRATCH_CHECKPOINT,
                 recipes=_recipes({**_SCRATCH[0], **fields}, {**_SCRATCH[1], **fields}))
       for mode, fields in ADVERSARIAL_MODES.items()],
+    *[ModelSpec(name, lambda sigma=25.0, cls=cls, c=c, **kw: cls(c, sigma), c, "classical", paper, sigma=25.0,
+                bindable=True, collection="classical", notes="no weights and no gradient; parameters in "
+                "companion.models.classical.TUNED (tuned on Train400 at sigma 25)")
+      for name, (cls, c, paper) in _CLASSICAL.items()],
 ]}
 
 
 def list_models(channels: int | None = None, family: str | None = None, collection: str | None = None) -> list:
     """Registered model names, optionally only gray (1) / color (3) ones, one family or one
-    collection ('zoo' or 'adversarial_training')."""
+    collection ('zoo', 'adversarial_training' or 'classical')."""
     return sorted(n for n, s in MODELS.items() if (channels is None or s.channels == channels)
                   and (family is None or s.family == family) and (collection is None or s.collection == collection))
 
@@ -286,7 +303,11 @@ def create(name: str, weights: str | Path | None = "best", sigma: float | None =
     model = entry.build(sigma=float(sigma if sigma is not None else entry.sigma or 0.0))
     info = {"name": name, "family": entry.family, "paper": entry.paper,
             "sigma": entry.sigma if sigma is None else sigma}
-    if weights is None:
+    if entry.family == "classical":
+        if weights not in (None, "best"):
+            raise wts.WeightsError(f"{name} is a classical method and has no weights; create it without weights=")
+        info["weights"] = "none (classical method)"
+    elif weights is None:
         info["weights"] = "none (random init)"
     else:
         if isinstance(weights, Path) or weights not in ("best", "official", "ours"):
