@@ -42,16 +42,28 @@ def _psnr(model, inputs, clean) -> float:
 
 def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 0, attack=denoising_pgd,
                  keep_outputs: bool = False, cache_dir=None, **attack_params) -> tuple:
-    """Attack every image of an ``ImageSet`` and score Gauss vs Adv.
+    """Attack every image of an ``ImageSet`` and score Gauss vs Adv (``score_set`` on the
+    model's own adversarial set). With ``cache_dir`` the adversarial set is read from (or
+    written to) the cache of ``adversarial_sets``."""
+    made = adversarial_set(model, images, sigma, seed, attack, cache_dir, **attack_params)
+    return score_set(model, made, images, keep_outputs)
+
+
+def score_set(model: torch.nn.Module, made, images, keep_outputs: bool = False, control_seed: int | None = None) -> tuple:
+    """Score ``model`` on an adversarial set ``made`` (of this model, or of another: a transfer,
+    Ning et al. Sec. V-B's BM3D on DnCNN's samples) of ``images``.
 
     Returns ``(rows, outputs)``: per image the Gauss and Adv PSNR / MAE / SSIM, their
     differences (Adv - Gauss), the standard deviations (0-255) of the Gaussian noise x - y and
     of the adversarial noise x' - y; and, when ``keep_outputs``, ``{name: dict of tensors}``
-    with clean, noisy, adversarial and both denoised images. With ``cache_dir`` the adversarial
-    set is read from (or written to) the cache of ``adversarial_sets``.
+    with clean, noisy, adversarial and both denoised images. With ``control_seed`` the rows also
+    hold ``psnr_control``, the PSNR on x + shuffled(x' - x) (``shuffled_perturbation``, image i
+    seeded control_seed + i: the same perturbation values without their structure), and
+    ``control_diff`` = psnr_control - psnr_gauss.
     """
+    if list(made.names) != list(images.names):
+        raise ValueError(f"the adversarial set of {made.source} was made on {made.names[:3]}..., not on these images")
     device = model_device(model)
-    made = adversarial_set(model, images, sigma, seed, attack, cache_dir, **attack_params)
     clean = [img.to(device) for _, img in images]
     noisy, adv = [x.to(device) for x in made.noisy], [x.to(device) for x in made.adv]
     rows, outputs = [], {}
@@ -65,6 +77,10 @@ def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 
         row["noise_std_gauss"] = float((noisy[i] - clean[i]).std() * 255)
         row["noise_std_adv"] = float((adv[i] - clean[i]).std() * 255)
         row["linf_perturbation"] = float((adv[i] - noisy[i]).abs().max())
+        if control_seed is not None:
+            control = shuffled_perturbation(noisy[i], adv[i], control_seed + i)
+            row["psnr_control"] = _psnr(model, control, clean[i])
+            row["control_diff"] = row["psnr_control"] - row["psnr_gauss"]
         rows.append(row)
         if keep_outputs:
             outputs[name] = {"clean": clean[i].cpu(), "noisy": noisy[i].cpu(), "adv": adv[i].cpu(),

@@ -1,8 +1,12 @@
 """Attacks on restoration models: plain functions ``attack(model, noisy, clean, **params)``
-that return adversarial inputs, batched and device-agnostic (see each module's docstring)."""
+that return adversarial inputs, batched and device-agnostic (see each module's docstring).
+``companion.attacks.classifier`` holds FGSM and PGD on classifiers (purifier experiments)."""
 
+from .bpda import BPDA, bpda_pgd
 from .l2_pgd import l2_denoising_pgd
 from .obsatk import obsatk
 from .pgd import COLOR_EPS, GRAY_EPS, clean_image_pgd, denoising_pgd
+from .spsa import spsa
 
-__all__ = ["denoising_pgd", "clean_image_pgd", "l2_denoising_pgd", "obsatk", "GRAY_EPS", "COLOR_EPS"]
+__all__ = ["denoising_pgd", "clean_image_pgd", "l2_denoising_pgd", "obsatk", "BPDA", "bpda_pgd", "spsa", "GRAY_EPS",
+           "COLOR_EPS"]
