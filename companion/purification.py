@@ -1,0 +1,135 @@
+"""Denoisers as adversarial purifiers: is a denoiser a safe shield for a classifier?
+
+The question behind Ning et al. (arXiv:2306.16050, Sec. I and V-B) and Plummer & Hauser
+(Sec. 4): a classifier f is attacked (FGSM, PGD: ``attacks.classifier``), and a denoiser P is put
+in front of it, f(P(x')). P may remove the perturbation (purification), but only against an
+attacker who ignores P. The adaptive attacker attacks the whole pipeline f o P (Athalye, Carlini
+& Wagner, ICML 2018): end to end for a deep P, through ``BPDA`` (the identity's gradient) for a
+classical one. A purifier that holds only against the non-adaptive attack gives a false sense of
+security.
+
+The classifier is a small ResNet built with timm (one BasicBlock per stage, widths 16-128, 0.2M
+parameters), trained on digits available offline: the MNIST test split, partitioned into a
+training part and a disjoint test part (``digits``).
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data
+from .attacks import BPDA
+from .attacks.classifier import fgsm, pgd
+from .models.classical import NotDifferentiableError
+
+
+def digit_classifier(seed: int = 0) -> nn.Module:
+    """A timm ResNet for 28x28 gray digits: BasicBlocks (1, 1, 1, 1), widths (16, 32, 64, 128),
+    a 16-channel stem; seeded initialization."""
+    from timm.models.resnet import BasicBlock, ResNet
+
+    torch.manual_seed(seed)
+    return ResNet(BasicBlock, (1, 1, 1, 1), num_classes=10, in_chans=1, stem_width=16, channels=(16, 32, 64, 128))
+
+
+def digits(train: int = 8000, test: int = 2000, root=None) -> tuple:
+    """``(x_train, y_train, x_test, y_test)`` from the MNIST test split (10,000 digits): the first
+    ``train`` digits to train on, the last ``test`` to test on (disjoint when train + test <=
+    10,000). Images are N x 1 x 28 x 28 in [0, 1]."""
+    if train < 1 or test < 1 or train + test > 10_000:
+        raise ValueError(f"need train >= 1, test >= 1 and train + test <= 10000 (the MNIST test split); "
+                         f"got train={train}, test={test}")
+    images, labels = data.load_mnist(root)
+    return images[:train], labels[:train], images[-test:], labels[-test:]
+
+
+def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 3,
+                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, progress: bool = False) -> list:
+    """Train with cross-entropy, AdamW (timm's ``create_optimizer_v2``, weight decay 1e-4) and a
+    cosine schedule stepped per batch (timm's ``CosineLRScheduler``); batches drawn by a generator
+    seeded ``seed``. Returns the loss of every batch; leaves the model in eval mode."""
+    from timm.optim import create_optimizer_v2
+    from timm.scheduler import CosineLRScheduler
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    optimizer = create_optimizer_v2(model, "adamw", lr=lr, weight_decay=1e-4)
+    per_epoch = int(np.ceil(len(images) / batch_size))
+    scheduler = CosineLRScheduler(optimizer, t_initial=epochs * per_epoch)
+    g = torch.Generator().manual_seed(seed)
+    losses = []
+    model.train()
+    with tqdm(total=epochs * per_epoch, desc="training the classifier", disable=not progress) as bar:
+        for epoch in range(epochs):
+            order = torch.randperm(len(images), generator=g)
+            for b in range(per_epoch):
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                loss = F.cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                scheduler.step_update(epoch * per_epoch + b + 1)
+                losses.append(float(loss.detach()))
+                bar.update()
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Predicted classes, in batches, in eval mode."""
+    device = next(model.parameters()).device
+    return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return float((predict(model, images) == labels.cpu()).float().mean())
+
+
+class Purified(nn.Module):
+    """The defended pipeline f(clip(P(x))). With ``bpda=True`` the purifier's backward pass is
+    the identity's (``attacks.BPDA``), for purifiers without a gradient."""
+
+    def __init__(self, purifier: nn.Module, classifier: nn.Module, bpda: bool = False):
+        super().__init__()
+        self.purifier = BPDA(purifier) if bpda else purifier
+        self.classifier = classifier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.purifier(x).clamp(0, 1))
+
+
+def purifier_rows(classifier: nn.Module, purifiers: dict, images: torch.Tensor, labels: torch.Tensor, eps: float,
+                  steps: int = 10, seed: int = 0, adaptive=None) -> list:
+    """Accuracy of ``classifier`` alone and behind each purifier, on clean digits, under FGSM and
+    PGD made on the classifier alone (non-adaptive), and under PGD made through the purifier
+    (adaptive: end to end, or BPDA for a purifier that refuses gradients).
+
+    Args:
+        purifiers: ``{name: module}``, each bound to the noise level it should remove.
+        eps: the L-infinity budget of every attack; steps: PGD's T (the random start of image i
+            seeded seed + i).
+        adaptive: the purifier names to attack adaptively (default all): end to end, or through
+            BPDA when the purifier raises ``NotDifferentiableError`` (a classical one: ``steps``
+            calls per digit).
+
+    Returns rows (eps, attack, purifier, accuracy); purifier 'none' is the bare classifier.
+    """
+    attacked = {"clean": images, "FGSM": fgsm(classifier, images, labels, eps),
+                "PGD": pgd(classifier, images, labels, eps, steps, seed=seed)}
+    rows = [{"eps": eps, "attack": a, "purifier": "none", "accuracy": accuracy(classifier, x, labels)}
+            for a, x in attacked.items()]
+    for name, purifier in purifiers.items():
+        defended = Purified(purifier, classifier)
+        rows += [{"eps": eps, "attack": a, "purifier": name, "accuracy": accuracy(defended, x, labels)}
+                 for a, x in attacked.items()]
+        if adaptive is None or name in adaptive:
+            try:
+                x, label = pgd(defended, images, labels, eps, steps, seed=seed), "adaptive PGD"
+            except NotDifferentiableError:
+                x = pgd(Purified(purifier, classifier, bpda=True), images, labels, eps, steps, seed=seed)
+                label = "adaptive PGD (BPDA)"
+            rows.append({"eps": eps, "attack": label, "purifier": name, "accuracy": accuracy(defended, x, labels)})
+    return rows
