@@ -67,6 +67,18 @@ CLAIMS = {c.id: c for c in [
           "The adversarially trained DnCNN's robustness is not gradient masking: under the strongest attack "
           "(more steps, random restarts) its drop stays below the untrained model's, and it grows from T = 5 "
           "by no larger a factor than the untrained model's drop does."),
+    Claim("bm3d_resists_transfer", "05_bm3d", "Ning et al., Sec. V-B, Figure 13",
+          "BM3D hardly notices DnCNN-S's adversarial samples: its PSNR changes by under 0.25 dB (paper: 0.06 and "
+          "0.22 dB on two images) while DnCNN-S drops by about 0.9 dB (here: BM3D's mean change under 0.25 dB "
+          "and under a quarter of DnCNN-S's drop)."),
+    Claim("classical_resist_whitebox", "05_bm3d", "our check (Athalye et al. 2018; Uesato et al. 2018)",
+          "BM3D and TV stay resistant when they are attacked themselves: under BPDA (identity or DnCNN gradients) "
+          "and the gradient-free SPSA at the same budget, each loses less than half of what denoising-PGD takes "
+          "from DnCNN-S."),
+    Claim("learned_purifier_broken", "05_bm3d", "Athalye et al. 2018; Plummer & Hauser, Sec. 4",
+          "A learned denoiser (DnCNN-B) used as an adversarial purifier gives a false sense of security: PGD "
+          "through the purifier leaves the classifier at most half the accuracy it keeps under PGD that ignores "
+          "the purifier, at every budget."),
     Claim("l2_noise_closer_to_gaussian", "06_l2_variant", "Ning et al., Sec. V-D, Figure 14",
           "The noise of L2-denoising-PGD is closer to the Gaussian noise than denoising-PGD's "
           "(Wasserstein distance 0.0017 vs 0.0024)."),

@@ -171,6 +171,25 @@ def test_adversarial_training_notebook_runs_in_the_quick_profile(data_dir, weigh
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
+def test_bm3d_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    info = reproduce.run(profile="quick", device="cpu", only=["05"], output=tmp_path, progress=False, parameters={
+        "max_images": 2, "crop": 48, "classical": ["bm3d", "tv"], "whitebox_targets": ["tv"], "whitebox_images": 1,
+        "whitebox_crop": 32, "bpda_steps": 2, "spsa_iterations": 2, "spsa_samples": 2, "purifiers": ["dncnn_b", "tv"],
+        "purifier_steps": 2, "digits_train": 300, "digits_test": 20, "classifier_epochs": 1})
+    assert info["notebooks"]["05_bm3d"]["status"] == "done"
+    results = json.loads((tmp_path / "05_bm3d.json").read_text())
+    assert {c["id"] for c in results["claims"]} == {cid for cid, c in CLAIMS.items() if c.notebook == "05_bm3d"}
+    tables = {t["id"]: t["rows"] for t in results["tables"]}
+    assert {r["method"] for r in tables["figure13_means"]} == {"dncnn_s25", "bm3d", "tv"}
+    assert {(r["target"], r["attack"]) for r in tables["whitebox"]} == {
+        ("dncnn_s25", "denoising-PGD"), ("dncnn_s25", "BPDA (identity)"), ("dncnn_s25", "SPSA"),
+        ("tv", "BPDA (identity)"), ("tv", "BPDA (DnCNN-S)"), ("tv", "SPSA")}
+    assert {(r["purifier"], r["attack"]) for r in tables["purification"]} >= {
+        ("dncnn_b", "adaptive PGD"), ("tv", "adaptive PGD (BPDA)"), ("none", "PGD")}
+    assert all(0 <= r["accuracy"] <= 1 for r in tables["purification"])
+    assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
+
+
 def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
     r = report.Results("00_quickstart", tmp_path, {})
     r.claim("dncnn_s25_set12", True, "ours 30.45 vs paper 30.44")
