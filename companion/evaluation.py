@@ -5,6 +5,8 @@ Conventions (those of the official DnCNN/FFDNet results): Gaussian noise unclipp
 PSNR / SSIM / MAE on the 0-255 scale, averages taken over per-image values.
 """
 
+import contextlib
+
 import torch
 
 from . import metrics, noise
@@ -16,20 +18,31 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters(), torch.empty(0)).device
 
 
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module):
+    """Run a block with ``model`` and all its submodules in eval mode, then give each module back
+    its own mode. (``model.train(was_training)`` would not: it sets every submodule to the outer
+    module's flag, e.g. a wrapper built in training mode would leave its eval-mode classifier
+    training, its batch-norm statistics then moving with every batch.)"""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
 @torch.no_grad()
 def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``model(x)`` without gradients, in eval mode (restoring the mode it had).
+    """``model(x)`` without gradients, in eval mode (``eval_mode``).
 
     Refuses input that is clearly not on the [0, 1] scale (e.g. 0-255 data).
     """
     x = as_batch(x, "noisy image")
     check_noisy_range(x)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         return model(x)
-    finally:
-        model.train(was_training)
 
 
 def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int = 0,

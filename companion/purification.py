@@ -21,6 +21,7 @@ from torch import nn
 from . import data
 from .attacks import BPDA
 from .attacks.classifier import fgsm, pgd
+from .evaluation import eval_mode
 from .models.classical import NotDifferentiableError
 
 
@@ -78,10 +79,11 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Predicted classes, in batches, in eval mode."""
+    """Predicted classes, in batches, in eval mode (``evaluation.eval_mode``)."""
     device = next(model.parameters()).device
-    return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                      for i in range(0, len(images), batch_size)])
+    with eval_mode(model):
+        return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                          for i in range(0, len(images), batch_size)])
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:

@@ -8,7 +8,7 @@
 The classifier may be a whole pipeline, e.g. ``nn.Sequential(purifier, classifier)``: attacking
 that is the adaptive attack on a purifier (Athalye et al. 2018); wrap a purifier without a
 gradient in ``BPDA``. Losses are summed over the batch, so an image's gradient does not depend on
-its batch; the model is used in eval mode and left in the mode it had. The random start of image
+its batch; the model and each of its submodules are used in eval mode and left in the mode they had. The random start of image
 i is drawn from NumPy's RandomState seeded ``seed + i`` (``noise.draw_per_image``).
 """
 
@@ -16,20 +16,16 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import as_batch, check_unit_range
+from ..evaluation import eval_mode
 from ..noise import draw_per_image
 
 
 def _gradient(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """grad_x of the summed cross-entropy, the model in eval mode (its mode restored)."""
-    was_training = model.training
-    model.eval()
-    try:
-        x = x.detach().requires_grad_(True)
-        with torch.enable_grad():
-            loss = F.cross_entropy(model(x), labels, reduction="sum")
-            grad, = torch.autograd.grad(loss, x)
-    finally:
-        model.train(was_training)
+    """grad_x of the summed cross-entropy, the model in eval mode (``evaluation.eval_mode``)."""
+    x = x.detach().requires_grad_(True)
+    with eval_mode(model), torch.enable_grad():
+        loss = F.cross_entropy(model(x), labels, reduction="sum")
+        grad, = torch.autograd.grad(loss, x)
     return grad
 
 

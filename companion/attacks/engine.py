@@ -12,7 +12,7 @@ attack take lists of mixed-size images; ``norms`` and ``losses`` are the per-ima
 import torch
 
 from ..checks import as_batch
-from ..evaluation import denoise
+from ..evaluation import denoise, eval_mode
 
 
 def norms(x: torch.Tensor) -> torch.Tensor:
@@ -33,17 +33,13 @@ def run(model: torch.nn.Module, noisy, clean, steps: int, start, step, project) 
         raise ValueError(f"noisy {tuple(noisy.shape)} and clean {tuple(clean.shape)} differ in shape")
     x, clean = noisy.detach(), clean.to(noisy.device)
     adv = project(start(x))
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for _ in range(steps):
             adv.requires_grad_(True)
             with torch.enable_grad():
                 loss = ((model(adv) - clean) ** 2).sum()
                 grad, = torch.autograd.grad(loss, adv)
             adv = project(step(adv.detach(), grad))
-    finally:
-        model.train(was_training)
     return adv.detach()
 
 
