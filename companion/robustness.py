@@ -40,6 +40,11 @@ def _psnr(model, inputs, clean) -> float:
     return float(metrics.psnr(denoise(model, inputs).clamp(0, 1), clean)[0])
 
 
+def _check_made_on(made, images) -> None:
+    if list(made.names) != list(images.names):
+        raise ValueError(f"the adversarial set of {made.source} was made on {made.names[:3]}..., not on these images")
+
+
 def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 0, attack=denoising_pgd,
                  keep_outputs: bool = False, cache_dir=None, **attack_params) -> tuple:
     """Attack every image of an ``ImageSet`` and score Gauss vs Adv (``score_set`` on the
@@ -61,8 +66,7 @@ def score_set(model: torch.nn.Module, made, images, keep_outputs: bool = False, 
     seeded control_seed + i: the same perturbation values without their structure), and
     ``control_diff`` = psnr_control - psnr_gauss.
     """
-    if list(made.names) != list(images.names):
-        raise ValueError(f"the adversarial set of {made.source} was made on {made.names[:3]}..., not on these images")
+    _check_made_on(made, images)
     device = model_device(model)
     clean = [img.to(device) for _, img in images]
     noisy, adv = [x.to(device) for x in made.noisy], [x.to(device) for x in made.adv]
@@ -179,8 +183,7 @@ def transfer_rows(sets: dict, models: dict, images, control_seed: int = 20_000) 
     rows, gauss = [], {}
     clean = [img.cpu() for _, img in images]
     for source, made in sets.items():
-        if list(made.names) != list(images.names):
-            raise ValueError(f"the adversarial set of {source} was made on {made.names[:3]}..., not on these images")
+        _check_made_on(made, images)
         noisy_psnr = [float(metrics.psnr(x.clamp(0, 1), y)[0]) for x, y in zip(made.noisy, clean)]
         control = [shuffled_perturbation(x, xa, control_seed + i) for i, (x, xa) in enumerate(zip(made.noisy, made.adv))]
         noise_key = (made.params.get("sigma"), made.params.get("seed"), made.params.get("images"))
