@@ -54,9 +54,11 @@ def _sha(*chunks: bytes) -> str:
 
 
 def model_fingerprint(model: torch.nn.Module) -> str:
-    """sha256 of a model's class, bound noise level and every tensor of its state_dict."""
+    """sha256 of a model's class, bound noise level, ``extra_repr`` (settings that are not tensors)
+    and every tensor of its state_dict."""
     h = hashlib.sha256(f"{type(model).__module__}.{type(model).__qualname__}".encode())
     h.update(repr(getattr(model, "sigma", None)).encode())
+    h.update(model.extra_repr().encode())  # settings outside the state_dict (a classical method's parameters)
     for name, tensor in model.state_dict().items():
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())

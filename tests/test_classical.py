@@ -161,3 +161,13 @@ def test_attacks_and_purifiers_leave_every_module_in_its_own_mode():
     assert all(torch.equal(before[k], v) for k, v in classifier.state_dict().items())  # batch-norm stats unchanged
     clean = [r["accuracy"] for r in rows if r["attack"] == "clean"]
     assert clean[0] == clean[1] == purification.accuracy(purification.Purified(torch.nn.Identity(), classifier), x, labels)
+
+
+def test_cache_fingerprints_tell_classical_settings_apart():
+    from companion.adversarial_sets import model_fingerprint
+
+    tv = models.create("tv")
+    assert "weight_per_sigma=0.7" in repr(tv)
+    assert model_fingerprint(tv) == model_fingerprint(models.create("tv"))
+    assert model_fingerprint(tv) != model_fingerprint(classical.TotalVariation(1, 25, weight_per_sigma=0.8))
+    assert model_fingerprint(tv) != model_fingerprint(models.create("tv", sigma=15))

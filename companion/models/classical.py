@@ -65,6 +65,7 @@ class ClassicalDenoiser(Denoiser):
         if not sigma > 0:
             raise ValueError(f"a classical denoiser needs the noise level sigma > 0 (0-255 scale), got {sigma}")
         self.in_channels, self.sigma = channels, float(sigma)
+        self.settings = {}  # the method's parameters besides sigma (in repr and in cache fingerprints)
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         """Denoise one float64 image, HxW (gray) or HxWx3 (color), on the [0, 1] scale."""
@@ -86,7 +87,8 @@ class ClassicalDenoiser(Denoiser):
         return torch.from_numpy(np.stack(out)).to(device=x.device, dtype=x.dtype)
 
     def extra_repr(self) -> str:
-        return f"channels={self.in_channels}, sigma={self.sigma:g}"
+        return ", ".join([f"channels={self.in_channels}", f"sigma={self.sigma:g}",
+                          *(f"{k}={v}" for k, v in self.settings.items())])
 
 
 class BM3D(ClassicalDenoiser):
@@ -116,6 +118,7 @@ class TotalVariation(ClassicalDenoiser):
     def __init__(self, channels: int = 1, sigma: float = 25.0, weight_per_sigma: float = TUNED["tv"]["weight_per_sigma"]):
         super().__init__(channels, sigma)
         self.weight_per_sigma = float(weight_per_sigma)
+        self.settings = {"weight_per_sigma": self.weight_per_sigma}
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         from skimage.restoration import denoise_tv_chambolle
@@ -133,6 +136,7 @@ class NonLocalMeans(ClassicalDenoiser):
     def __init__(self, channels: int = 1, sigma: float = 25.0, h_per_sigma: float = TUNED["nlm"]["h_per_sigma"]):
         super().__init__(channels, sigma)
         self.h_per_sigma = float(h_per_sigma)
+        self.settings = {"h_per_sigma": self.h_per_sigma}
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         from skimage.restoration import denoise_nl_means
@@ -150,6 +154,7 @@ class WaveletShrinkage(ClassicalDenoiser):
     def __init__(self, channels: int = 1, sigma: float = 25.0, wavelet: str = TUNED["wavelet"]["wavelet"]):
         super().__init__(channels, sigma)
         self.wavelet = wavelet
+        self.settings = {"wavelet": wavelet}
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         from skimage.restoration import denoise_wavelet
