@@ -31,8 +31,8 @@ class BPDA(nn.Module):
     def __init__(self, model: nn.Module, stand_in: nn.Module | None = None):
         super().__init__()
         self.model, self.stand_in = model, stand_in
-        self.info = {"name": f"BPDA({getattr(model, 'info', {}).get('name', type(model).__name__)}, "
-                             f"{'identity' if stand_in is None else getattr(stand_in, 'info', {}).get('name', type(stand_in).__name__)})"}
+        name = lambda m: getattr(m, "info", {}).get("name", type(m).__name__)
+        self.info = {"name": f"BPDA({name(model)}, {'identity' if stand_in is None else name(stand_in)})"}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():

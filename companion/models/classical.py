@@ -45,6 +45,11 @@ GRIDS = {
 """The candidate parameters ``tune`` tried for each method."""
 
 
+def _channel_axis(img: np.ndarray):
+    """scikit-image's ``channel_axis`` for an HxW (None) or HxWx3 (-1) image."""
+    return -1 if img.ndim == 3 else None
+
+
 class NotDifferentiableError(RuntimeError):
     """A gradient was asked of a classical denoiser, which has none."""
 
@@ -57,6 +62,7 @@ class ClassicalDenoiser(Denoiser):
     """
 
     method = "classical"
+    settings: tuple = ()  # names of the method's parameters besides sigma (in repr and in cache fingerprints)
 
     def __init__(self, channels: int = 1, sigma: float = 25.0):
         super().__init__()
@@ -65,7 +71,6 @@ class ClassicalDenoiser(Denoiser):
         if not sigma > 0:
             raise ValueError(f"a classical denoiser needs the noise level sigma > 0 (0-255 scale), got {sigma}")
         self.in_channels, self.sigma = channels, float(sigma)
-        self.settings = {}  # the method's parameters besides sigma (in repr and in cache fingerprints)
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         """Denoise one float64 image, HxW (gray) or HxWx3 (color), on the [0, 1] scale."""
@@ -88,7 +93,7 @@ class ClassicalDenoiser(Denoiser):
 
     def extra_repr(self) -> str:
         return ", ".join([f"channels={self.in_channels}", f"sigma={self.sigma:g}",
-                          *(f"{k}={v}" for k, v in self.settings.items())])
+                          *(f"{k}={getattr(self, k)}" for k in self.settings)])
 
 
 class BM3D(ClassicalDenoiser):
@@ -114,17 +119,17 @@ class TotalVariation(ClassicalDenoiser):
     """Chambolle's TV denoising (scikit-image), weight = weight_per_sigma x sigma / 255."""
 
     method = "tv"
+    settings = ("weight_per_sigma",)
 
     def __init__(self, channels: int = 1, sigma: float = 25.0, weight_per_sigma: float = TUNED["tv"]["weight_per_sigma"]):
         super().__init__(channels, sigma)
         self.weight_per_sigma = float(weight_per_sigma)
-        self.settings = {"weight_per_sigma": self.weight_per_sigma}
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         from skimage.restoration import denoise_tv_chambolle
 
         return denoise_tv_chambolle(img, weight=self.weight_per_sigma * self.sigma / 255.0,
-                                    channel_axis=-1 if img.ndim == 3 else None)
+                                    channel_axis=_channel_axis(img))
 
 
 class NonLocalMeans(ClassicalDenoiser):
@@ -132,35 +137,35 @@ class NonLocalMeans(ClassicalDenoiser):
     subtracted from patch distances), h = h_per_sigma x sigma / 255."""
 
     method = "nlm"
+    settings = ("h_per_sigma",)
 
     def __init__(self, channels: int = 1, sigma: float = 25.0, h_per_sigma: float = TUNED["nlm"]["h_per_sigma"]):
         super().__init__(channels, sigma)
         self.h_per_sigma = float(h_per_sigma)
-        self.settings = {"h_per_sigma": self.h_per_sigma}
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         from skimage.restoration import denoise_nl_means
 
         s = self.sigma / 255.0
         return denoise_nl_means(img, patch_size=5, patch_distance=6, h=self.h_per_sigma * s, sigma=s,
-                                fast_mode=True, channel_axis=-1 if img.ndim == 3 else None)
+                                fast_mode=True, channel_axis=_channel_axis(img))
 
 
 class WaveletShrinkage(ClassicalDenoiser):
     """BayesShrink soft thresholding of the wavelet coefficients (scikit-image), the known sigma."""
 
     method = "wavelet"
+    settings = ("wavelet",)
 
     def __init__(self, channels: int = 1, sigma: float = 25.0, wavelet: str = TUNED["wavelet"]["wavelet"]):
         super().__init__(channels, sigma)
         self.wavelet = wavelet
-        self.settings = {"wavelet": wavelet}
 
     def denoise_array(self, img: np.ndarray) -> np.ndarray:
         from skimage.restoration import denoise_wavelet
 
         return denoise_wavelet(img, sigma=self.sigma / 255.0, wavelet=self.wavelet, mode="soft", method="BayesShrink",
-                               rescale_sigma=True, channel_axis=-1 if img.ndim == 3 else None)
+                               rescale_sigma=True, channel_axis=_channel_axis(img))
 
 
 METHODS = {cls.method: cls for cls in (BM3D, TotalVariation, NonLocalMeans, WaveletShrinkage)}
