@@ -45,9 +45,10 @@ def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
-def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int = 0,
-                       keep_outputs: bool = False) -> tuple:
-    """Add Gaussian noise to every image of an ``ImageSet``, denoise, measure.
+def denoising(model: torch.nn.Module, images, kind: str, level: float, seed: int = 0, keep_outputs: bool = False,
+              **noise_kwargs) -> tuple:
+    """Add noise ``kind`` at ``level`` (``noise.add``: Gaussian sigma 0-255, Poisson photons,
+    impulse probability) to every image of an ``ImageSet``, denoise, measure.
 
     Returns ``(rows, outputs)``: one dict per image (image, psnr, ssim, mae, noisy_psnr) in
     dataset order, and ``{name: (noisy, denoised)}`` when ``keep_outputs``.
@@ -56,7 +57,7 @@ def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int =
     rows, outputs = [None] * len(images), {}
     for indices, clean in images.groups():
         clean = clean.to(device)
-        noisy = noise.gaussian(clean, sigma, seed=[seed + i for i in indices])
+        noisy = noise.add(kind, clean, level, seed=[seed + i for i in indices], **noise_kwargs)
         out = denoise(model, noisy).clamp(0, 1)
         scores = metrics.evaluate(out, clean)
         noisy_psnr = metrics.psnr(noisy.clamp(0, 1), clean).cpu().numpy()
@@ -67,3 +68,9 @@ def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int =
             if keep_outputs:
                 outputs[name] = (noisy[j:j + 1].cpu(), out[j:j + 1].cpu())
     return rows, outputs
+
+
+def gaussian_denoising(model: torch.nn.Module, images, sigma: float, seed: int = 0,
+                       keep_outputs: bool = False) -> tuple:
+    """``denoising`` with Gaussian noise of level ``sigma`` (0-255), unclipped."""
+    return denoising(model, images, "gaussian", sigma, seed, keep_outputs)

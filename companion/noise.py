@@ -56,14 +56,33 @@ def uniform(x, sigma: float, seed=0, clip: bool = False) -> torch.Tensor:
     return y.clamp(0, 1) if clip else y
 
 
-def poisson(x, photons: float, seed=0) -> torch.Tensor:
-    """Shot noise: Poisson(photons * x) / photons, with ``photons`` the count at intensity 1."""
+def negative_binomial_photons(rs: np.random.RandomState, photons: float, dispersion: float, size=None):
+    """Photon counts drawn from the negative binomial of Plummer & Hauser (their code,
+    ``denoising/data_loader.py``: NB(n = photons / d, p = 1 / photons) * d / photons, dispersion
+    d = 75), so an image's photon count varies around ``photons``: the mean is photons - 1 and
+    the variance grows with d. Counts are at least 1 (a count of 0 would divide by zero)."""
+    photons = np.asarray(photons, dtype=np.float64)
+    if np.any(photons <= 1) or dispersion <= 0:
+        raise ValueError(f"need photons > 1 and dispersion > 0, got photons={photons}, dispersion={dispersion}")
+    draw = rs.negative_binomial(photons / dispersion, 1.0 / photons, size=size) * dispersion / photons
+    return np.maximum(draw, 1.0)
+
+
+def poisson(x, photons: float, seed=0, dispersion: float = 0.0) -> torch.Tensor:
+    """Shot noise: Poisson(photons * x) / photons, with ``photons`` the count at intensity 1.
+
+    ``dispersion`` > 0 draws each image's photon count from ``negative_binomial_photons`` (the
+    image's RandomState draws the count first, then the shot noise)."""
     if photons <= 0:
         raise ValueError(f"photons must be > 0, got {photons}")
     x = _prepare(x)
-    lam = (x.detach().clamp(0, 1).cpu().double().numpy() * photons)
-    counts = [np.random.RandomState(s).poisson(lam[i]) for i, s in enumerate(_seeds(seed, len(lam)))]
-    return torch.from_numpy(np.stack(counts) / photons).float().to(x.device)
+    lam = x.detach().clamp(0, 1).cpu().double().numpy()
+    counts = []
+    for i, s in enumerate(_seeds(seed, len(lam))):
+        rs = np.random.RandomState(s)
+        n = negative_binomial_photons(rs, photons, dispersion) if dispersion > 0 else photons
+        counts.append(rs.poisson(lam[i] * n) / n)
+    return torch.from_numpy(np.stack(counts)).float().to(x.device)
 
 
 def impulse(x, p: float, seed=0) -> torch.Tensor:
@@ -85,6 +104,33 @@ def impulse(x, p: float, seed=0) -> torch.Tensor:
     both = draw_per_image(x, seed, lambda rs, shape: draw(rs, shape))
     mask, values = both[:, :c] > 0.5, both[:, c:]
     return torch.where(mask, values, x)
+
+
+def _replace_fraction(x, fraction: float, seed, values) -> torch.Tensor:
+    """Replace exactly round(fraction * numel) distinct values of each image by ``values(rs, k)``
+    (the authors' classifier noises touch a fixed count of distinct positions)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction is in [0, 1], got {fraction}")
+    x = _prepare(x)
+    flat = x.detach().cpu().flatten(1).numpy().copy()
+    k = int(round(fraction * flat.shape[1]))
+    for i, s in enumerate(_seeds(seed, len(flat))):
+        rs = np.random.RandomState(s)
+        where = rs.choice(flat.shape[1], size=k, replace=False)
+        flat[i, where] = values(rs, flat[i, where])
+    return torch.from_numpy(flat).view_as(x).to(x.device)
+
+
+def salt_and_pepper(x, fraction: float, seed=0) -> torch.Tensor:
+    """A ``fraction`` of the values set to 0.05 or 0.95 with equal odds (Plummer & Hauser, Sec. 2;
+    their code, ``data/data_transforms.py``, uses these two levels rather than 0 and 1)."""
+    return _replace_fraction(x, fraction, seed, lambda rs, v: np.where(rs.randint(2, size=v.shape) == 0, 0.05, 0.95))
+
+
+def sparse_gaussian(x, fraction: float, std: float = 1.0, seed=0) -> torch.Tensor:
+    """N(0, std^2) added to a ``fraction`` of the values, the rest untouched, unclipped (Plummer &
+    Hauser, Sec. 2: std 1 on the [0, 1] scale, in their code ``data/data_transforms.py``)."""
+    return _replace_fraction(x, fraction, seed, lambda rs, v: v + std * rs.randn(*v.shape))
 
 
 NOISES = {"gaussian": gaussian, "uniform": uniform, "poisson": poisson, "impulse": impulse}

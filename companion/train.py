@@ -10,7 +10,8 @@ Modes (``TrainConfig.mode``):
   same level (Lehtinen et al. 2018, Sec. 3): Gaussian with the L2 loss, Poisson with L1 and
   random-valued impulse with the annealed L0 loss (|f(x) - y| + 1e-8)^gamma, gamma going
   linearly from 2 to 0 over training (Lehtinen et al. Sec. 3.3; Plummer & Hauser use the same
-  three losses).
+  three losses). ``dispersion`` > 0 draws each patch's Poisson photon count from Plummer &
+  Hauser's negative binomial around ``sigma`` (``noise.negative_binomial_photons``).
 - adversarial modes (``TrainConfig.adversarial``, on top of ``supervised``), each batch's
   attack made on the fly against the current weights (model in eval mode for the attack):
   ``ning``: half of each batch replaced by denoising-PGD samples of those patches (T steps,
@@ -34,10 +35,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import _compat  # noqa: F401  (timm imports torchvision)
+from . import noise
 from .attacks import denoising_pgd, obsatk
 from .data import PatchSampler
 from .evaluation import model_device
@@ -70,6 +73,7 @@ class TrainConfig:
     attack_eps: float = 0.012  # denoising-PGD's L-inf radius ('ning')
     attack_r: float = 5.0  # OBSATK's budget Atk-r, rho = r / 255 * sqrt(m) ('vat', 'hat')
     hat_alpha: float = 1.0  # a of eq. 5 ('hat')
+    dispersion: float = 0.0  # Poisson: > 0 draws each patch's photons from noise.negative_binomial_photons
 
     def __post_init__(self):
         for field, value, allowed in (("mode", self.mode, MODES), ("noise", self.noise, NOISES),
@@ -81,8 +85,10 @@ class TrainConfig:
             raise ValueError("supervised training uses Gaussian noise; other noises train with mode='noise2noise'")
         if self.adversarial != "none" and self.mode != "supervised":
             raise ValueError("adversarial training needs clean targets: use mode='supervised'")
-        if min(self.attack_steps, self.attack_eps, self.attack_r, self.hat_alpha) < 0:
-            raise ValueError("attack_steps, attack_eps, attack_r and hat_alpha must be >= 0")
+        if min(self.attack_steps, self.attack_eps, self.attack_r, self.hat_alpha, self.dispersion) < 0:
+            raise ValueError("attack_steps, attack_eps, attack_r, hat_alpha and dispersion must be >= 0")
+        if self.dispersion and self.noise != "poisson":
+            raise ValueError("dispersion draws Poisson photon counts; it needs noise='poisson'")
 
 
 RECIPE_EXTRAS = {"recalibrate_batches": 0, "store_half": False}
@@ -120,6 +126,9 @@ def noisy_batch(clean: torch.Tensor, cfg: TrainConfig, step: int) -> tuple:
         level = low + (high - low) * torch.rand(n, generator=g)
     else:
         level = torch.full((n,), float(cfg.sigma))
+    if cfg.dispersion:
+        rs = np.random.RandomState(int(torch.randint(2**31 - 1, (1,), generator=g)))
+        level = torch.from_numpy(noise.negative_binomial_photons(rs, level.numpy(), cfg.dispersion)).float()
     noisy = _corrupt(clean, cfg.noise, level, g)
     target = _corrupt(clean, cfg.noise, level, g) if cfg.mode == "noise2noise" else clean
     return noisy.to(device), target.to(device), level.to(device)
