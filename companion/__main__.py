@@ -65,12 +65,15 @@ def _train(args) -> int:
     model = model.deployable()
     if store_half:  # evaluate the weights as shipped
         model = model.half().float()
+    eval_level = _eval_level(entry.noise, cfg, args.eval_sigma)
     if entry.bindable:
-        model.sigma = float(args.eval_sigma)
+        model.sigma = float(eval_level)
     evaluation_sets = ["set12"] if entry.channels == 1 else ["set3c", "cbsd68"]
     scores = {}
+    noise_kwargs = {"dispersion": cfg.dispersion} if cfg.dispersion else {}
     for test_set in evaluation_sets:
-        rows, _ = evaluation.gaussian_denoising(model, data.load(test_set, device=device), args.eval_sigma, seed=0)
+        rows, _ = evaluation.denoising(model, data.load(test_set, device=device), entry.noise, eval_level, seed=0,
+                                       **noise_kwargs)
         scores[test_set] = {"psnr": round(float(np.mean([r["psnr"] for r in rows])), 3),
                             "ssim": round(float(np.mean([r["ssim"] for r in rows])), 4)}
     level = (f"U[{cfg.sigma[0]:g}, {cfg.sigma[1]:g}] per patch" if isinstance(cfg.sigma, tuple) else f"{cfg.sigma:g}")
@@ -91,14 +94,25 @@ def _train(args) -> int:
         "stored_as": "float16 (loads into float32)" if store_half else "float32",
         "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
-        "evaluation": {"sigma": args.eval_sigma, "seed": 0, **scores,
+        "evaluation": {"noise": entry.noise, "level": eval_level, **noise_kwargs, "seed": 0, **scores,
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
         "date": time.strftime("%Y-%m-%d"),
     }
     path = weights.save_ours(name, model.half() if store_half else model, card, args.out)
-    print(f"wrote {path} and its model card: sigma {args.eval_sigma:g}: "
+    print(f"wrote {path} and its model card: {entry.noise} {eval_level:g}: "
           + ", ".join(f"{k} {v['psnr']:.2f} dB / SSIM {v['ssim']:.4f}" for k, v in scores.items()))
     return 0
+
+
+def _eval_level(noise: str, cfg, gaussian_sigma: float) -> float:
+    """The model card's test noise level: ``--eval-sigma`` for Gaussian models, the training
+    photon count for Poisson (the middle of a range), impulse probability 0.2 (Plummer & Hauser's
+    "p0.2" model)."""
+    if noise == "gaussian":
+        return gaussian_sigma
+    if noise == "poisson":
+        return float(sum(cfg.sigma) / 2 if isinstance(cfg.sigma, tuple) else cfg.sigma)
+    return 0.2
 
 
 def _models(args) -> int:
@@ -150,7 +164,7 @@ def main(argv=None) -> int:
     tr.add_argument("--sigma-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                     help="draw the level per patch from [LOW, HIGH] (blind / noise-map models)")
     tr.add_argument("--seed", type=int)
-    tr.add_argument("--eval-sigma", type=float, default=25.0)
+    tr.add_argument("--eval-sigma", type=float, default=25.0, help="Gaussian level of the model card's test")
     tr.add_argument("--dataset", help="training set (default: train400 gray, cbsd432 color)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--name", help="checkpoint name (default: the model name)")

@@ -51,8 +51,9 @@ class ModelSpec:
         to store the checkpoint in float16 (it loads into float32).
     init: the registered model whose best weights training starts from (fine-tuning), if any.
     collection: 'zoo' (the deep denoisers of the papers), 'adversarial_training' (notebook 04's
-        DnCNNs trained by each mode of ``train.TrainConfig.adversarial``) or 'classical' (notebook
-        05's model-driven denoisers: no weights, no gradient, bound to a noise level).
+        DnCNNs trained by each mode of ``train.TrainConfig.adversarial``), 'classical' (notebook
+        05's model-driven denoisers: no weights, no gradient, bound to a noise level) or
+        'noise2noise' (notebook 08's U-Nets trained on noisy targets, one per noise and loss).
     """
 
     name: str
@@ -93,6 +94,23 @@ _PLUMMER_HAUSER = {  # registry name: (weight key, noise type, what it was train
     "n2n_ph_poisson200": ("n2n_ph_poisson_200", "poisson", "Poisson, 200 photons"),
     "n2n_ph_poisson500": ("n2n_ph_poisson_500", "poisson", "Poisson, 500 photons"),
 }
+
+# notebook 08: our Noise2Noise U-Nets, color, trained on noisy targets only (Plummer & Hauser Sec. 3;
+# Lehtinen et al. Sec. 3): Gaussian sigma U[0, 50] with L2 (the authors' "std 50" model); Poisson
+# around 200 photons with their negative binomial (dispersion 75) and L1; random-valued impulse
+# p U[0, 0.5] with the annealed L0 loss, and with L2 and L1 for the comparison of losses. Adam,
+# lr 1e-3 (Lehtinen et al.); 32x32 patches like CIFAR-10. Neither paper gives a CIFAR-10
+# schedule: the step counts are ours.
+N2N_OURS = {  # registry name: (noise, level range or value, loss, extra TrainConfig fields)
+    "n2n_gaussian_l2": ("gaussian", (0.0, 50.0), "l2", {}),
+    "n2n_poisson_l1": ("poisson", 200.0, "l1", {"dispersion": 75.0}),
+    "n2n_impulse_l0": ("impulse", (0.0, 0.5), "l0", {}),
+    "n2n_impulse_l2": ("impulse", (0.0, 0.5), "l2", {}),
+    "n2n_impulse_l1": ("impulse", (0.0, 0.5), "l1", {}),
+}
+_N2N_OURS = "Lehtinen et al., ICML 2018 (Noise2Noise), for the noises of Plummer & Hauser"
+_N2N_STEPS = {"quick": dict(steps=1500, batch_size=32, patch_size=32, schedule="cosine"),
+              "paper": dict(steps=100_000, batch_size=64, patch_size=32, schedule="cosine")}
 
 _BRDNET = "Tian, Xu & Zuo, Neural Networks 2020 (BRDNet)"
 _RDDCNN = "Zhang, Tian et al., CAAI Trans. Intell. Technol. 2023 (RDDCNN)"
@@ -240,6 +258,13 @@ MODELS = {s.name: s for s in [
                 + _NO_SCRATCH_CHECKPOINT,
                 recipes=_recipes({**_SCRATCH[0], **fields}, {**_SCRATCH[1], **fields}))
       for mode, fields in ADVERSARIAL_MODES.items()],
+    *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _N2N_OURS, ours=name, noise=noise,
+                collection="noise2noise",
+                notes=f"our Noise2Noise U-Net: {noise} noise, {loss.upper()} loss, noisy targets only",
+                recipes=tuple((profile, tuple(dict(steps, mode="noise2noise", noise=noise, sigma=level, loss=loss,
+                                                   store_half=True, **extra).items()))
+                              for profile, steps in _N2N_STEPS.items()))
+      for name, (noise, level, loss, extra) in N2N_OURS.items()],
     *[ModelSpec(name, lambda sigma=25.0, cls=cls, c=c, **kw: cls(c, sigma), c, "classical", paper, sigma=25.0,
                 bindable=True, collection="classical", notes="no weights and no gradient; parameters in "
                 "companion.models.classical.TUNED (tuned on Train400 at sigma 25)")
