@@ -190,6 +190,24 @@ def test_bm3d_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
+def test_noise2noise_dag_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    info = reproduce.run(profile="quick", device="cpu", only=["08"], output=tmp_path, progress=False, parameters={
+        "n_crops": 3, "impulse_losses": ["n2n_impulse_l0", "n2n_impulse_l1"], "pgd_steps": 2, "digits_train": 300,
+        "digits_test": 10, "classifier_epochs": 1, "noise_fractions": [0.0, 0.2], "fgsm_eps": [0.1],
+        "pixel_counts": [1], "one_pixel_digits": 2, "de_population": 10, "de_generations": 2})
+    assert info["notebooks"]["08_noise2noise_dag"]["status"] == "done"
+    results = json.loads((tmp_path / "08_noise2noise_dag.json").read_text())
+    assert {c["id"] for c in results["claims"]} == {cid for cid, c in CLAIMS.items() if c.notebook == "08_noise2noise_dag"}
+    assert all(c["status"] != "not run" for c in results["claims"])
+    tables = {t["id"]: t["rows"] for t in results["tables"]}
+    assert {(r["role"], r["noise"], r["setting"]) for r in tables["dag_ratio_shares"]} == {
+        (role, kind, setting) for role in ("ours", "authors") for kind in ("gaussian", "poisson", "impulse")
+        for setting in ("original", "bounded")}
+    assert all(r["adv_linf"] <= 0.03 + 1e-6 for r in tables["dag_ratio_shares"] if r["setting"] == "bounded")
+    assert {r["noise"] for r in tables["classifier_noise"]} == {"gaussian", "salt_and_pepper"}
+    assert all((tmp_path / f).is_file() for f in results["figures"]) and len(results["figures"]) == 12
+
+
 def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
     r = report.Results("00_quickstart", tmp_path, {})
     r.claim("dncnn_s25_set12", True, "ours 30.45 vs paper 30.44")
