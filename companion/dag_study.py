@@ -26,9 +26,11 @@ TEST_NOISE = {"gaussian": (50.0, {}), "poisson": (200.0, {"dispersion": 75.0}), 
 """Noise type -> (level, extra ``noise.add`` arguments) of the test noise (module docstring)."""
 
 
-def test_crops(dataset: str = "cbsd68", size: int = 32, count: int = 100, seed: int = 0) -> torch.Tensor:
-    """``count`` random ``size`` x ``size`` crops (no flips) of a color test set, seeded."""
-    return PatchSampler(load(dataset, color=True), size, count, seed=seed, augment=False).batch(0)
+def test_crops(images=None, size: int = 32, count: int = 100, seed: int = 0) -> torch.Tensor:
+    """``count`` random ``size`` x ``size`` crops (no flips) of a color ``ImageSet`` (default:
+    CBSD68), seeded."""
+    images = load("cbsd68", color=True) if images is None else images
+    return PatchSampler(images, size, count, seed=seed, augment=False).batch(0)
 
 
 def corrupt(kind: str, clean: torch.Tensor, seed: int = 0) -> torch.Tensor:
