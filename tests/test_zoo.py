@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from companion import data, evaluation, models
 from companion.models.brdnet import BatchRenorm2d
 from companion.models.curvpnp import gaussian_curvature
-from companion.models.dpir import DPIR, blur
+from companion.models.dpir import DPIR
+from companion.physics import blur
 from companion.models.fan import haar_iswt, haar_swt, rgb_to_yuv, yuv_to_rgb
 
 # Parameter counts of the papers' full-size networks, counted from the authors' layer

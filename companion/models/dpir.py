@@ -4,7 +4,8 @@
 For y = k * x + n (circular convolution, noise level sigma), each of the K = 8 iterations is
 
     data step:  x_k = argmin_x ||y - k * x||^2 + mu_k sigma^2 ||x - z_{k-1}||^2
-                    = F^-1[(conj(F k) F y + rho_k F z_{k-1}) / (|F k|^2 + rho_k)]   (Eq. 7, FFT)
+                    = F^-1[(conj(F k) F y + rho_k F z_{k-1}) / (|F k|^2 + rho_k)]   (Eq. 7, FFT;
+                      ``physics.data_step``)
     prior step: z_k = Denoiser(x_k, sigma_k)
 
 with the denoiser's noise levels sigma_k log-spaced from 49 down to sigma (0-255 scale) and
@@ -19,20 +20,7 @@ import math
 import torch
 from torch import nn
 
-
-def kernel_otf(kernel: torch.Tensor, shape: tuple) -> torch.Tensor:
-    """The optical transfer function of ``kernel`` (kh, kw) for images of ``shape`` (H, W):
-    the kernel zero-padded to the image size, its centre rolled to (0, 0), then the 2-D FFT."""
-    kh, kw = kernel.shape[-2:]
-    padded = kernel.new_zeros(*kernel.shape[:-2], *shape)
-    padded[..., :kh, :kw] = kernel
-    padded = torch.roll(padded, shifts=(-(kh // 2), -(kw // 2)), dims=(-2, -1))
-    return torch.fft.fft2(padded)
-
-
-def blur(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Circular convolution of ``x`` (N, C, H, W) with ``kernel`` (kh, kw): the forward model."""
-    return torch.fft.ifft2(torch.fft.fft2(x) * kernel_otf(kernel.to(x), x.shape[-2:])).real
+from ..physics import data_step, kernel_otf
 
 
 class DPIR(nn.Module):
@@ -53,13 +41,8 @@ class DPIR(nn.Module):
 
     def forward(self, y: torch.Tensor, kernel: torch.Tensor, sigma: float) -> torch.Tensor:
         """Restore ``y`` (N, C, H, W in [0, 1]) blurred by ``kernel`` (kh, kw) with noise ``sigma``."""
-        if kernel.dim() != 2:
-            raise ValueError(f"kernel must be 2-D (kh, kw), got shape {tuple(kernel.shape)}")
         otf = kernel_otf(kernel.to(y), y.shape[-2:])
-        otf_y = otf.conj() * torch.fft.fft2(y)
-        power = otf.abs() ** 2
         z = y
         for level, rho in zip(*self.schedule(sigma)):
-            x = torch.fft.ifft2((otf_y + rho * torch.fft.fft2(z)) / (power + rho)).real
-            z = self.prior(x, sigma=level)
+            z = self.prior(data_step(y, otf, z, rho), sigma=level)
         return z
