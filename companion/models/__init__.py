@@ -261,9 +261,8 @@ MODELS = {s.name: s for s in [
     *[ModelSpec(name, lambda **kw: Noise2NoiseUNet(3), 3, "blind", _N2N_OURS, ours=name, noise=noise,
                 collection="noise2noise",
                 notes=f"our Noise2Noise U-Net: {noise} noise, {loss.upper()} loss, noisy targets only",
-                recipes=tuple((profile, tuple(dict(steps, mode="noise2noise", noise=noise, sigma=level, loss=loss,
-                                                   store_half=True, **extra).items()))
-                              for profile, steps in _N2N_STEPS.items()))
+                recipes=_recipes(*({**_N2N_STEPS[profile], "mode": "noise2noise", "noise": noise, "sigma": level,
+                                    "loss": loss, "store_half": True, **extra} for profile in ("quick", "paper"))))
       for name, (noise, level, loss, extra) in N2N_OURS.items()],
     *[ModelSpec(name, lambda sigma=25.0, cls=cls, c=c, **kw: cls(c, sigma), c, "classical", paper, sigma=25.0,
                 bindable=True, collection="classical", notes="no weights and no gradient; parameters in "
