@@ -37,7 +37,7 @@ def _train(args) -> int:
     import numpy as np
     import torch
 
-    from . import data, evaluation, models, train, weights
+    from . import data, deblurring, evaluation, models, train, weights
 
     entry = models.spec(args.model)
     device = config.device(args.device)
@@ -72,8 +72,15 @@ def _train(args) -> int:
     scores = {}
     noise_kwargs = {"dispersion": cfg.dispersion} if cfg.dispersion else {}
     for test_set in evaluation_sets:
-        rows, _ = evaluation.denoising(model, data.load(test_set, device=device), entry.noise, eval_level, seed=0,
-                                       **noise_kwargs)
+        if cfg.mode == "deblur":
+            steps = deblurring.LGD_EVAL_STEPS if args.model == "lgd_small" else None  # as Gandikota et al.
+            eval_level, deblurrer = deblurring.SIGMA, deblurring.Deblurrer(model, name, steps)
+            rows = deblurring.evaluate(deblurrer, data.load(test_set, device=device))
+            noise_kwargs = {"blur": "circular, Levin et al.'s 8 kernels (image i: kernel i mod 8)",
+                            **({"unrolled_steps": deblurrer.steps} if deblurrer.steps else {})}
+        else:
+            rows, _ = evaluation.denoising(model, data.load(test_set, device=device), entry.noise, eval_level,
+                                           seed=0, **noise_kwargs)
         scores[test_set] = {"psnr": round(float(np.mean([r["psnr"] for r in rows])), 3),
                             "ssim": round(float(np.mean([r["ssim"] for r in rows])), 4)}
     level = (f"U[{cfg.sigma[0]:g}, {cfg.sigma[1]:g}] per patch" if isinstance(cfg.sigma, tuple) else f"{cfg.sigma:g}")
@@ -84,7 +91,9 @@ def _train(args) -> int:
         "trained_by": "companion.train: " + " ".join(["python -m companion"] + sys.argv[1:]),
         "data": f"{dataset} ({len(images)} images, {'color' if entry.channels == 3 else 'gray'}), "
                 f"random {cfg.patch_size}x{cfg.patch_size} patches with the 8 flips/rotations",
-        "noise": f"{cfg.noise}, level {level}" + (", noisy targets (Noise2Noise)" if cfg.mode == "noise2noise" else ""),
+        "noise": f"{cfg.noise}, level {level}" + {"noise2noise": ", noisy targets (Noise2Noise)",
+                                                  "deblur": f", after a random blur of the {cfg.kernels} bank "
+                                                  "(train.training_kernels)"}.get(cfg.mode, ""),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()},
         "recalibrated_statistics": f"running statistics re-estimated on {recalibrate_batches} batches after training"
         if recalibrate_batches else "as trained",
@@ -94,12 +103,12 @@ def _train(args) -> int:
         "stored_as": "float16 (loads into float32)" if store_half else "float32",
         "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
-        "evaluation": {"noise": entry.noise, "level": eval_level, **noise_kwargs, "seed": 0, **scores,
+        "evaluation": {"noise": "blur + gaussian" if cfg.mode == "deblur" else entry.noise, "level": eval_level, **noise_kwargs, "seed": 0, **scores,
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
         "date": time.strftime("%Y-%m-%d"),
     }
     path = weights.save_ours(name, model.half() if store_half else model, card, args.out)
-    print(f"wrote {path} and its model card: {entry.noise} {eval_level:g}: "
+    print(f"wrote {path} and its model card: {card['evaluation']['noise']} {eval_level:g}: "
           + ", ".join(f"{k} {v['psnr']:.2f} dB / SSIM {v['ssim']:.4f}" for k, v in scores.items()))
     return 0
 

@@ -88,6 +88,19 @@ CLAIMS = {c.id: c for c in [
     Claim("obsatk_degrades_dncnn_b", "06_l2_variant", "Yan et al., Table 1",
           "OBSATK degrades DnCNN-B by several dB (Set12 at 15/255: 32.78 -> 26.25 under Atk-7/255; "
           "here: at least 2 dB)."),
+    Claim("blind_deblurring_most_susceptible", "07_deblurring", "Gandikota et al., Sec. 4, Table 1",
+          "The blind end-to-end network (MPRNet) is the most susceptible: its untargeted PSNR drop is the largest "
+          "of the networks (mean over the eps)."),
+    Claim("nonblind_resist_targeted", "07_deblurring", "Gandikota et al., Sec. 4, Table 1 and Figure 2",
+          "Non-blind networks resist targeted content changes better than the blind one: at every eps each "
+          "non-blind output stays less similar to the target (NCC) than the blind network's."),
+    Claim("larger_kernels_easier", "07_deblurring", "Gandikota et al., Sec. 4, Figure 7",
+          "Larger blur kernels make targeted attacks easier: the attacked output's PSNR to the target grows from "
+          "the smallest to the largest kernel (mean over the networks)."),
+    Claim("wiener_unstable_untargeted", "07_deblurring", "Gandikota et al., Sec. 4, Table 1 and Figure 6",
+          "Even non-blind deep Wiener deconvolution is unstable under untargeted attacks: at every eps the "
+          "output moves more than the input perturbation (||N(y') - N(y)|| / ||y' - y|| > 1) and loses at least "
+          "1 dB."),
     Claim("n2n_l0_best_for_impulse", "08_noise2noise_dag", "Plummer & Hauser, Sec. 3; Lehtinen et al., Sec. 3.3",
           "Noise2Noise trained with the annealed L0 loss recovers impulse-corrupted images better than the same "
           "U-Net trained with L2 or L1 (mean PSNR on the test crops at p = 0.2)."),

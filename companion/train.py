@@ -12,6 +12,12 @@ Modes (``TrainConfig.mode``):
   linearly from 2 to 0 over training (Lehtinen et al. Sec. 3.3; Plummer & Hauser use the same
   three losses). ``dispersion`` > 0 draws each patch's Poisson photon count from Plummer &
   Hauser's negative binomial around ``sigma`` (``noise.negative_binomial_photons``).
+- ``deblur``: each clean patch blurred (circular) by its own kernel, drawn from
+  ``physics.kernel_bank`` of the ``kernels`` set (each kernel resized to 11-25 px and turned by the
+  eight flips/rotations), plus Gaussian noise of a level drawn per patch (Gandikota et al., ICIP
+  2022, Sec. 4: kernels of DPIR's set, sigma in [0, 2.55]); non-blind networks are told each
+  patch's kernel and level, blind ones see the blurred patch alone; ``unroll`` draws the number
+  of steps an unrolled network runs for each batch.
 - adversarial modes (``TrainConfig.adversarial``, on top of ``supervised``), each batch's
   attack made on the fly against the current weights (model in eval mode for the attack):
   ``ning``: half of each batch replaced by denoising-PGD samples of those patches (T steps,
@@ -30,6 +36,7 @@ every ``checkpoint_every`` steps; patches and noise of step ``t`` depend only on
 so a resumed run continues exactly where the interrupted one stopped.
 """
 
+import functools
 import inspect
 import time
 from dataclasses import asdict, dataclass
@@ -40,13 +47,13 @@ import torch
 import torch.nn.functional as F
 
 from . import _compat  # noqa: F401  (timm imports torchvision)
-from . import noise
+from . import noise, physics
 from .attacks import denoising_pgd, obsatk
-from .data import PatchSampler
+from .data import PatchSampler, load_kernels
 from .evaluation import model_device
 from .weights import save_atomic
 
-MODES = ("supervised", "noise2noise")
+MODES = ("supervised", "noise2noise", "deblur")
 ADVERSARIAL = ("none", "ning", "vat", "hat")
 NOISES = ("gaussian", "poisson", "impulse")
 LOSSES = ("l2", "l1", "l0")
@@ -74,6 +81,9 @@ class TrainConfig:
     attack_r: float = 5.0  # OBSATK's budget Atk-r, rho = r / 255 * sqrt(m) ('vat', 'hat')
     hat_alpha: float = 1.0  # a of eq. 5 ('hat')
     dispersion: float = 0.0  # Poisson: > 0 draws each patch's photons from noise.negative_binomial_photons
+    kernels: str = "kernels_12"  # 'deblur': the kernel set of the training blurs (data.load_kernels)
+    unroll: tuple = ()  # 'deblur': (low, high) draws each batch's number of unrolled steps for
+    # networks that take ``steps`` (learned gradient descent), so they stay stable when run longer
 
     def __post_init__(self):
         for field, value, allowed in (("mode", self.mode, MODES), ("noise", self.noise, NOISES),
@@ -81,12 +91,14 @@ class TrainConfig:
                                       ("adversarial", self.adversarial, ADVERSARIAL)):
             if value not in allowed:
                 raise ValueError(f"TrainConfig.{field} must be one of {allowed}, got {value!r}")
-        if self.mode == "supervised" and self.noise != "gaussian":
-            raise ValueError("supervised training uses Gaussian noise; other noises train with mode='noise2noise'")
+        if self.mode in ("supervised", "deblur") and self.noise != "gaussian":
+            raise ValueError(f"{self.mode} training uses Gaussian noise; other noises train with mode='noise2noise'")
         if self.adversarial != "none" and self.mode != "supervised":
             raise ValueError("adversarial training needs clean targets: use mode='supervised'")
         if min(self.attack_steps, self.attack_eps, self.attack_r, self.hat_alpha, self.dispersion) < 0:
             raise ValueError("attack_steps, attack_eps, attack_r, hat_alpha and dispersion must be >= 0")
+        if self.unroll and (self.mode != "deblur" or len(self.unroll) != 2 or not 1 <= self.unroll[0] <= self.unroll[1]):
+            raise ValueError(f"unroll takes (low, high) with 1 <= low <= high in mode 'deblur', got {self.unroll}")
         if self.dispersion and self.noise != "poisson":
             raise ValueError("dispersion draws Poisson photon counts; it needs noise='poisson'")
 
@@ -115,9 +127,17 @@ def _corrupt(clean: torch.Tensor, noise: str, level: torch.Tensor, g: torch.Gene
     return torch.where(hit, torch.rand(clean.shape, generator=g), clean)
 
 
+@functools.lru_cache(maxsize=2)
+def training_kernels(name: str) -> torch.Tensor:
+    """The kernel bank of mode 'deblur' (``physics.kernel_bank`` of kernel set ``name``)."""
+    return physics.kernel_bank(load_kernels(name))
+
+
 def noisy_batch(clean: torch.Tensor, cfg: TrainConfig, step: int) -> tuple:
     """(input, target, per-patch level) of batch ``step``: the target is ``clean``, or an
-    independent noisy draw in Noise2Noise mode. ``clean`` is moved to the CPU for the draw."""
+    independent noisy draw in Noise2Noise mode. ``clean`` is moved to the CPU for the draw.
+    In mode 'deblur' the input is blurred and the third item is the dict of what a non-blind
+    network is told: ``{"sigma": level, "kernel": (N, S, S)}``, and ``"steps"`` with ``unroll``."""
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
     device, clean = clean.device, clean.cpu()
     n = clean.shape[0]
@@ -129,6 +149,14 @@ def noisy_batch(clean: torch.Tensor, cfg: TrainConfig, step: int) -> tuple:
     if cfg.dispersion:
         rs = np.random.RandomState(int(torch.randint(2**31 - 1, (1,), generator=g)))
         level = torch.from_numpy(noise.negative_binomial_photons(rs, level.numpy(), cfg.dispersion)).float()
+    if cfg.mode == "deblur":
+        bank = training_kernels(cfg.kernels)
+        kernel = bank[torch.randint(len(bank), (n,), generator=g)]
+        blurred = _corrupt(physics.blur(clean, kernel), cfg.noise, level, g)
+        told = {"sigma": level.to(device), "kernel": kernel.to(device)}
+        if cfg.unroll:
+            told["steps"] = int(torch.randint(cfg.unroll[0], cfg.unroll[1] + 1, (1,), generator=g))
+        return blurred.to(device), clean.to(device), told
     noisy = _corrupt(clean, cfg.noise, level, g)
     target = _corrupt(clean, cfg.noise, level, g) if cfg.mode == "noise2noise" else clean
     return noisy.to(device), target.to(device), level.to(device)
@@ -152,10 +180,12 @@ def _scheduler(optimizer, cfg: TrainConfig):
                                 decay_rate=cfg.lr_decay, t_in_epochs=False)
 
 
-def _forward(model: torch.nn.Module, noisy: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
-    """The model's output; models with a noise-level input are told each patch's level."""
-    takes_sigma = "sigma" in inspect.signature(model.forward).parameters
-    return model(noisy, sigma=level) if takes_sigma else model(noisy)
+def _forward(model: torch.nn.Module, noisy: torch.Tensor, level) -> torch.Tensor:
+    """The model's output; models with a noise-level input are told each patch's level, and
+    non-blind deblurring networks its kernel too (``level`` a dict, mode 'deblur')."""
+    told = level if isinstance(level, dict) else {"sigma": level}
+    takes = inspect.signature(model.forward).parameters
+    return model(noisy, **{k: v for k, v in told.items() if k in takes})
 
 
 def objective(model: torch.nn.Module, noisy: torch.Tensor, target: torch.Tensor, level: torch.Tensor,

@@ -19,7 +19,8 @@ def _noisy(images, sigma=25, seed=0):
     return noise.gaussian(images, sigma, seed=seed)
 
 
-@pytest.mark.parametrize("name", [n for n in models.list_models() if models.spec(n).family != "classical"])
+@pytest.mark.parametrize("name", [n for n in models.list_models() if models.spec(n).collection
+                                  not in ("classical", "deblurring")])  # deblurring: tests/test_deblurring.py
 def test_the_budget_holds_for_every_model(name, data_dir, weights_dir):
     entry = models.spec(name)
     color = entry.channels == 3

@@ -50,8 +50,30 @@ def test_degrade_is_seeded_and_bad_input_is_refused(data_dir):
     assert torch.equal(y, physics.degrade(x, torch.from_numpy(kernels[0]), 2.55, seed=3))
     assert 0.005 < (y - physics.blur(x, torch.from_numpy(kernels[0]))).std() < 0.015  # sigma 2.55 / 255
     with pytest.raises(ValueError, match="kernel must be 2-D"):
-        physics.blur(x, torch.ones(1, 3, 3))
+        physics.blur(x, torch.ones(1, 1, 3, 3))
+    with pytest.raises(ValueError, match="kernel must be 2-D \\(kh, kw\\), got"):
+        physics.blur(x, torch.ones(1, 3, 3), "valid")  # one kernel per image: circular only
     with pytest.raises(ValueError, match="boundary must be one of"):
         physics.blur(x, torch.ones(3, 3), "reflect")
     with pytest.raises(ValueError, match="larger than the image"):
         physics.blur(x[..., :8, :8], torch.from_numpy(kernels[0]))
+
+
+def test_one_kernel_per_image_and_the_training_bank():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 20, 20)
+    k = _motion()
+    square = physics.stack_kernels([k[:, :3], torch.ones(3, 3) / 9])  # 5x3 and 3x3, centred in 5x5
+    assert square.shape == (2, 5, 5)
+    together = physics.blur(x, square)
+    assert torch.allclose(together[:1], physics.blur(x[:1], k[:, :3]), atol=1e-5)  # padding keeps the centre
+    assert torch.allclose(together[1:], physics.blur(x[1:], torch.ones(3, 3) / 9), atol=1e-5)
+    with pytest.raises(ValueError, match="odd sizes"):
+        physics.stack_kernels([k])
+    small = physics.resize_kernel(k, 3)
+    assert small.shape == (3, 3) and (small >= 0).all() and torch.isclose(small.sum(), torch.tensor(1.0))
+    bank = physics.kernel_bank([k[:, :3].numpy()], sizes=(3, 5))
+    assert bank.shape == (16, 5, 5) and torch.allclose(bank.sum((1, 2)), torch.ones(16))
+    assert len({tuple(b.flatten().tolist()) for b in bank[8:]}) == 8  # the eight flips/rotations differ
+    with pytest.raises(ValueError, match="odd"):
+        physics.kernel_bank([k.numpy()], sizes=(4,))

@@ -21,15 +21,18 @@ from .deamnet import DeamNet
 from .dncnn import DnCNN
 from .dpir import DPIR
 from .drunet import DRUNet
+from .dwdn import DWDN
 from .ecndnet import ECNDNet
 from .fan import FAN
 from .ffdnet import FFDNet
+from .lgd import LearnedGradientDescent
+from .mprnet import MPRNet
 from .noise2noise import Noise2NoiseUNet
 from .rddcnn import RDDCNN
 
 __all__ = ["Denoiser", "ModelSpec", "create", "list_models", "spec", "MODELS", "BM3D", "BRDNet", "CurvPnP", "DeamNet",
-           "DnCNN", "DPIR", "DRUNet", "ECNDNet", "FAN", "FFDNet", "NonLocalMeans", "Noise2NoiseUNet", "RDDCNN",
-           "TotalVariation", "WaveletShrinkage"]
+           "DnCNN", "DPIR", "DRUNet", "DWDN", "ECNDNet", "FAN", "FFDNet", "LearnedGradientDescent", "MPRNet",
+           "NonLocalMeans", "Noise2NoiseUNet", "RDDCNN", "TotalVariation", "WaveletShrinkage"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,10 @@ class ModelSpec:
     collection: 'zoo' (the deep denoisers of the papers), 'adversarial_training' (notebook 04's
         DnCNNs trained by each mode of ``train.TrainConfig.adversarial``), 'classical' (notebook
         05's model-driven denoisers: no weights, no gradient, bound to a noise level) or
-        'noise2noise' (notebook 08's U-Nets trained on noisy targets, one per noise and loss).
+        'noise2noise' (notebook 08's U-Nets trained on noisy targets, one per noise and loss) or
+        'deblurring' (notebook 07's deblurring networks: ``forward(y)`` for the blind one,
+        ``forward(y, kernel, ...)`` for the non-blind ones; ``companion.deblurring`` gives
+        them one call signature).
     """
 
     name: str
@@ -122,11 +128,32 @@ _DEAMNET = "Ren et al., CVPR 2021 (DeamNet)"
 _BN = (("batch_norm", True),)
 
 
+
 def _recipes(quick: dict, paper: dict) -> tuple:
     """(profile, fields) pairs; 'paper' follows the paper's (or authors' code's) recipe on our
     training sets (Train400 gray, CBSD432 color), which stand in for their larger ones."""
     return (("quick", tuple(quick.items())), ("paper", tuple(paper.items())))
 
+
+# notebook 07: deblurring networks (Gandikota et al., ICIP 2022, attack MPRNet, DWDN, a learned
+# gradient descent network and DPIR), reduced so that a CPU trains them in minutes, gray, trained
+# by ``train`` mode 'deblur' on Train400 with DPIR's 12 kernels (resized 11-25 px, flips/rotations)
+# and sigma U[0, 2.55] (Gandikota et al. Sec. 4), L1 loss (MPRNet trains with the Charbonnier
+# loss, a smoothed L1; DWDN with L1). Paper profile: MPRNet's schedule (Zamir et al. Sec. 4:
+# Adam 2e-4 cosine to 1e-6, 256x256 patches, batch 16) for all three, our choice for the other
+# two, whose papers train on other sets; the quick step counts are ours.
+_MPRNET = "Zamir et al., CVPR 2021 (MPRNet)"
+_DWDN = "Dong, Roth & Schiele, NeurIPS 2020 (DWDN)"
+_LGD = "Gong et al., IEEE TNNLS 2020 (learned gradient descent)"
+_DEBLUR = dict(mode="deblur", sigma=(0.0, 2.55), loss="l1", schedule="cosine", store_half=True)
+_DEBLUR_PAPER = dict(_DEBLUR, steps=300_000, batch_size=16, patch_size=256, lr=2e-4)
+_DEBLUR_RECIPES = _recipes(dict(_DEBLUR, steps=700, batch_size=8, patch_size=64), _DEBLUR_PAPER)
+# the blind network learns far more slowly (700 steps left it at its blurred input)
+_BLIND_DEBLUR_RECIPES = _recipes(dict(_DEBLUR, steps=3000, batch_size=8, patch_size=64), _DEBLUR_PAPER)
+# learned gradient descent trained unrolled for 10 steps only diverged when run for 50 (Set12
+# 20.70 dB, below its blurred input): each batch runs a random 10 to 40 steps
+_LGD_RECIPES = _recipes(dict(_DEBLUR, steps=500, batch_size=8, patch_size=64, unroll=(10, 40)),
+                        dict(_DEBLUR_PAPER, unroll=(10, 50)))
 
 SMALL_DRUNET = (16, 32, 64, 128)
 # quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card)
@@ -264,6 +291,17 @@ MODELS = {s.name: s for s in [
                 recipes=_recipes(*({**_N2N_STEPS[profile], "mode": "noise2noise", "noise": noise, "sigma": level,
                                     "loss": loss, "store_half": True, **extra} for profile in ("quick", "paper"))))
       for name, (noise, level, loss, extra) in N2N_OURS.items()],
+    ModelSpec("mprnet_small", lambda **kw: MPRNet(1, 16, 8, 8, orsnet_cabs=2), 1, "blind", _MPRNET,
+              ours="mprnet_small", variant="reduced", collection="deblurring", recipes=_BLIND_DEBLUR_RECIPES,
+              notes="blind deblurring; reduced multi-stage restorer: 16 features, levels +8, ORSNet 2 CABs per block "
+              "(the paper: 96, +48, 8; MPRNet(3) builds that layout)"),
+    ModelSpec("dwdn_small", lambda **kw: DWDN(1, 16, (16, 32, 64), 2), 1, "non-blind", _DWDN, ours="dwdn_small",
+              variant="reduced", collection="deblurring", recipes=_DEBLUR_RECIPES,
+              notes="non-blind deblurring; reduced deep Wiener deconvolution: 16 features, refinement widths 16-64"),
+    ModelSpec("lgd_small", lambda **kw: LearnedGradientDescent(1, 32, 5, steps=10), 1, "non-blind", _LGD,
+              ours="lgd_small", variant="reduced", collection="deblurring", recipes=_LGD_RECIPES,
+              notes="non-blind deblurring; reduced learned gradient descent: 5-layer regularizer and 3-layer "
+              "step network of 32 features, trained unrolled for 10 to 40 steps"),
     *[ModelSpec(name, lambda sigma=25.0, cls=cls, c=c, **kw: cls(c, sigma), c, "classical", paper, sigma=25.0,
                 bindable=True, collection="classical", notes="no weights and no gradient; parameters in "
                 "companion.models.classical.TUNED (tuned on Train400 at sigma 25)")
