@@ -124,7 +124,7 @@ def test_dpir_schedule_and_data_step():
     y = blur(x, box)
     assert (identity(y, box, 1.0) - x).abs().mean() < (y - x).abs().mean()
     with pytest.raises(ValueError, match="kernel must be 2-D"):
-        dpir(y, box[None], 1.0)
+        dpir(y, box[None, None], 1.0)
 
 
 def test_gradients_reach_the_input_through_the_whole_dpir_loop():
