@@ -103,7 +103,8 @@ def _train(args) -> int:
         "stored_as": "float16 (loads into float32)" if store_half else "float32",
         "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
-        "evaluation": {"noise": "blur + gaussian" if cfg.mode == "deblur" else entry.noise, "level": eval_level, **noise_kwargs, "seed": 0, **scores,
+        "evaluation": {"noise": "blur + gaussian" if cfg.mode == "deblur" else entry.noise, "level": eval_level,
+                       **noise_kwargs, "seed": 0, **scores,
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -97,7 +97,8 @@ class TrainConfig:
             raise ValueError("adversarial training needs clean targets: use mode='supervised'")
         if min(self.attack_steps, self.attack_eps, self.attack_r, self.hat_alpha, self.dispersion) < 0:
             raise ValueError("attack_steps, attack_eps, attack_r, hat_alpha and dispersion must be >= 0")
-        if self.unroll and (self.mode != "deblur" or len(self.unroll) != 2 or not 1 <= self.unroll[0] <= self.unroll[1]):
+        if self.unroll and (self.mode != "deblur" or len(self.unroll) != 2
+                            or not 1 <= self.unroll[0] <= self.unroll[1]):
             raise ValueError(f"unroll takes (low, high) with 1 <= low <= high in mode 'deblur', got {self.unroll}")
         if self.dispersion and self.noise != "poisson":
             raise ValueError("dispersion draws Poisson photon counts; it needs noise='poisson'")

@@ -106,7 +106,8 @@ class SAM(nn.Module):
 
     def __init__(self, features, channels):
         super().__init__()
-        self.conv1, self.to_image, self.from_image = _conv(features, features), _conv(features, channels), _conv(channels, features)
+        self.conv1, self.to_image = _conv(features, features), _conv(features, channels)
+        self.from_image = _conv(channels, features)
 
     def forward(self, x, image):
         restored = self.to_image(x) + image
@@ -167,14 +168,14 @@ class MPRNet(Denoiser):
         quarters = _split(x, 4)
         enc1 = self.stage1.encode(self.shallow[0](quarters))
         dec1 = self.stage1.decode(enc1)
-        feat1, image1 = self.sam1(_merge(dec1[0], 4, n), x)
+        feat1, _ = self.sam1(_merge(dec1[0], 4, n), x)
         # stage 2: two halves, stage 1's features fused into the encoder (CSFF)
         halves = _split(x, 2)
         to_halves = [_split(_merge(t, 4, n), 2) for t in (*enc1, *dec1)]
         enc2 = self.stage2.encode(self.concat2(torch.cat([self.shallow[1](halves), _split(feat1, 2)], 1)),
                                   (to_halves[:3], to_halves[3:]))
         dec2 = self.stage2.decode(enc2)
-        feat2, image2 = self.sam2(_merge(dec2[0], 2, n), x)
+        feat2, _ = self.sam2(_merge(dec2[0], 2, n), x)
         # stage 3: the original resolution
         z = self.concat3(torch.cat([self.shallow[2](x), feat2], 1))
         z = self.orsnet(z, _merge(enc2[0], 2, n), _merge(dec2[0], 2, n))
