@@ -96,7 +96,8 @@ def test_quickstart_runs_on_a_fresh_offline_machine(no_data, tmp_path, monkeypat
 
 def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     """01, 02 and 03 in one run, so that they share the adversarial sets as in `make reproduce`."""
-    info = reproduce.run(profile="quick", device="cpu", only=["01", "02", "03"], output=tmp_path, progress=False)
+    info = reproduce.run(profile="quick", device="cpu", only=["01", "02", "03"], output=tmp_path, progress=False,
+                         parameters={"max_images": 2, "crop": 96})  # smaller than quick, for make test's budget
     assert info["notebooks"]["01_attack"]["status"] == "done"
     results = json.loads((tmp_path / "01_attack.json").read_text())
     claims = {c["id"]: c["status"] for c in results["claims"]}
