@@ -184,8 +184,8 @@ def _similarity(out, ref, prefix):
 
 
 def attack_rows(deblurrer: Deblurrer, clean: torch.Tensor, kernel: torch.Tensor, targets: torch.Tensor, eps: float,
-                steps: dict, lr: float = 1e-3, sigma: float = SIGMA, seed: int = 0, attacks=("targeted", "untargeted"),
-                names=None) -> tuple:
+                steps: dict, lr: float = 1e-3, sigma: float = SIGMA, seed: int = 0,
+                attacks=("targeted", "untargeted")) -> tuple:
     """Table 1 of Gandikota et al. for one network and one eps (0-1 scale): blur image i by
     ``kernel[i]``, add noise, attack (``deblur_pgd``: ``steps['targeted']`` toward ``targets``,
     ``steps['untargeted']`` away from N(y)), deblur the adversarial observations with the
@@ -210,7 +210,7 @@ def attack_rows(deblurrer: Deblurrer, clean: torch.Tensor, kernel: torch.Tensor,
         else:
             cols["amplification"] = (out - restored).flatten(1).norm(dim=1) / (adv - y).flatten(1).norm(dim=1)
     rows = [{"network": deblurrer.name, "eps_255": round(eps * 255, 2),
-             "image": names[i] if names else i, **{k: float(v[i]) for k, v in cols.items()}}
+             "image": i, **{k: float(v[i]) for k, v in cols.items()}}
             for i in range(clean.shape[0])]
     return rows, outputs
 
