@@ -54,6 +54,8 @@ def _train(args) -> int:
         initialized_from = f"{entry.init}, {model.info['weights']}"
     else:
         model = entry.build(**dict(entry.train_kwargs)).to(device)
+        if extras["weight_init"] == "identity":
+            model.start_from_identity()
     images = data.load(dataset, color=entry.channels == 3)
     if not images.comparable:
         print(f"error: {dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
@@ -99,7 +101,9 @@ def _train(args) -> int:
         if recalibrate_batches else "as trained",
         "training_network": "with batch normalization, folded into the convolutions after training"
         if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
-        "from_scratch": not entry.init, **({"initialized_from": initialized_from} if entry.init else {}),
+        "from_scratch": not entry.init, **({"initialized_from": initialized_from} if entry.init else {
+            "weight_init": "identity (Denoiser.start_from_identity)" if extras["weight_init"] == "identity"
+            else "PyTorch's default"}),
         "stored_as": "float16 (loads into float32)" if store_half else "float32",
         "device": str(device), "torch": torch.__version__,
         "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),

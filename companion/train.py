@@ -104,15 +104,18 @@ class TrainConfig:
             raise ValueError("dispersion draws Poisson photon counts; it needs noise='poisson'")
 
 
-RECIPE_EXTRAS = {"recalibrate_batches": 0, "store_half": False}
-"""Recipe keys that are not ``TrainConfig`` fields: what the command line does after training
-(``recalibrate`` batches; store the checkpoint in float16)."""
+RECIPE_EXTRAS = {"weight_init": "default", "recalibrate_batches": 0, "store_half": False}
+"""Recipe keys that are not ``TrainConfig`` fields: what the command line does before and after
+training (``weight_init`` 'identity': ``Denoiser.start_from_identity``;
+``recalibrate`` batches; store the checkpoint in float16)."""
 
 
 def from_recipe(recipe: dict) -> tuple:
     """``(TrainConfig, extras)`` from a registry recipe (``ModelSpec.recipe``)."""
     fields = dict(recipe)
     extras = {k: fields.pop(k, default) for k, default in RECIPE_EXTRAS.items()}
+    if extras["weight_init"] not in ("default", "identity"):
+        raise ValueError(f"weight_init must be 'default' or 'identity', got {extras['weight_init']!r}")
     return TrainConfig(**fields), extras
 
 

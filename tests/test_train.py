@@ -111,6 +111,30 @@ def test_bad_configurations_are_refused():
         train.TrainConfig(noise="poisson")
 
 
+def test_identity_start_is_the_identity_and_can_learn():
+    from companion.models.base import init_identity
+    from companion.models.brdnet import BRDNet
+
+    torch.manual_seed(0)
+    model = DnCNN(1, depth=6, features=8, batch_norm=True).start_from_identity()
+    x = torch.rand(2, 1, 16, 16, requires_grad=True)
+    out = model(x)
+    assert torch.equal(out, x)
+    convs = [m for m in model.model if isinstance(m, torch.nn.Conv2d)]
+    centre = convs[2].weight[:, :, 1, 1].detach()
+    assert torch.allclose(centre, torch.eye(8), atol=0.05) and convs[2].weight.std() < 0.4
+    ((out - 0.5) ** 2).mean().backward()  # the zero last layer still gets a gradient
+    assert convs[-1].weight.grad.abs().sum() > 0
+    brdnet = BRDNet(1, features=8).start_from_identity()
+    assert torch.equal(brdnet(x.detach()), x.detach()) and brdnet.merge.weight.abs().sum() == 0
+    with pytest.raises(ValueError, match="conv stack"):
+        init_identity(torch.nn.Sequential(torch.nn.ReLU()))
+    with pytest.raises(ValueError, match="no identity start"):
+        FFDNet(1).start_from_identity()
+    with pytest.raises(ValueError, match="weight_init must be"):
+        train.from_recipe({"steps": 2, "weight_init": "orthogonal"})
+
+
 def test_corrupt_state_gives_a_clear_error(images, tmp_path):
     (tmp_path / "s.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable training state.*delete it"):

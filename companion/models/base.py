@@ -38,6 +38,19 @@ class Denoiser(nn.Module):
         level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
         return torch.cat([x, (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(x[:, :1])], 1)
 
+    identity_stacks: tuple = ()  # names of the conv stacks s of a residual network x - s(x)
+
+    def start_from_identity(self) -> "Denoiser":
+        """Initialize for training from scratch so that the untrained network is the identity:
+        ``init_identity`` on each residual conv stack named in ``identity_stacks``."""
+        stacks = [getattr(self, name, None) for name in self.identity_stacks]
+        if not stacks or not all(isinstance(stack, nn.Sequential) for stack in stacks):
+            raise ValueError(f"{type(self).__name__} has no identity start: it is not a residual conv stack "
+                             "x - stack(x); train it with weight_init 'default'")
+        for stack in stacks:
+            init_identity(stack)
+        return self
+
     def deployable(self) -> "Denoiser":
         """The network to ship after training: itself, or, when its ``model`` is a conv stack
         trained with batch normalization, an eval-mode copy with the BN folded in."""
@@ -74,6 +87,32 @@ def conv_stack(in_channels: int, out_channels: int, features: int, depth: int,
         layers.append(nn.ReLU(inplace=True))
     layers.append(nn.Conv2d(features, out_channels, 3, padding=1))
     return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def init_identity(stack: nn.Sequential, jitter: float = 0.01) -> nn.Sequential:
+    """Initialize a conv stack so that a residual network ``x - stack(x)`` starts as the
+    identity: each square convolution before the last a Dirac kernel (it passes its input on;
+    Zagoruyko & Komodakis, "DiracNets", 2017) plus N(0, ``jitter``^2), the last convolution zero,
+    the first (image to features) as built. With PyTorch's default initialization a 20-layer
+    DnCNN-B sat at the identity for hundreds of Adam steps (its deep random features hide the
+    noise from the last layer); from this start it learns at once, which is what a short CPU run
+    from scratch needs."""
+    if not isinstance(stack, nn.Sequential):
+        raise ValueError(f"init_identity takes a network's conv stack (nn.Sequential), got {type(stack).__name__}")
+    convs = [layer for layer in stack if isinstance(layer, nn.Conv2d)]
+    if len(convs) < 2:
+        raise ValueError(f"init_identity takes a conv stack of depth >= 2, got {len(convs)} convolution(s)")
+    for conv in convs[:-1]:
+        if conv.in_channels == conv.out_channels and conv.groups == 1:
+            nn.init.dirac_(conv.weight)
+            conv.weight.add_(jitter * torch.randn_like(conv.weight))
+            if conv.bias is not None:
+                nn.init.zeros_(conv.bias)
+    nn.init.zeros_(convs[-1].weight)
+    if convs[-1].bias is not None:
+        nn.init.zeros_(convs[-1].bias)
+    return stack
 
 
 @torch.no_grad()

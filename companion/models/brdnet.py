@@ -84,6 +84,17 @@ class BRDNet(Denoiser):
         self.lower = nn.Sequential(*lower, nn.Conv2d(f, c, 3, padding=1))
         self.merge = nn.Conv2d(2 * c, c, 3, padding=1)
 
+    identity_stacks = ("upper", "lower")
+
+    @torch.no_grad()
+    def start_from_identity(self) -> "BRDNet":
+        """Both branches start as the identity and the merge at zero, so the untrained network
+        is the identity (``Denoiser.start_from_identity``)."""
+        super().start_from_identity()
+        nn.init.zeros_(self.merge.weight)
+        nn.init.zeros_(self.merge.bias)
+        return self
+
     def forward(self, x):
         self.check_input(x)
         both = torch.cat([x - self.upper(x), x - self.lower(x)], 1)

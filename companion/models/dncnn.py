@@ -15,6 +15,8 @@ from .base import Denoiser, conv_stack
 
 
 class DnCNN(Denoiser):
+    identity_stacks = ("model",)
+
     def __init__(self, in_channels: int = 1, depth: int = 17, features: int = 64, batch_norm: bool = False):
         super().__init__()
         self.in_channels = in_channels
