@@ -43,10 +43,15 @@ def _train(args) -> int:
     device = config.device(args.device)
     recipe = entry.recipe(args.profile)
     overrides = {"steps": args.steps, "batch_size": args.batch_size, "patch_size": args.patch_size, "lr": args.lr,
-                 "sigma": tuple(args.sigma_range) if args.sigma_range else args.sigma, "seed": args.seed}
+                 "sigma": tuple(args.sigma_range) if args.sigma_range else args.sigma, "seed": args.seed,
+                 "weight_init": args.weight_init}
     recipe.update({k: v for k, v in overrides.items() if v is not None})
     cfg, extras = train.from_recipe(recipe)
     recalibrate_batches, store_half = extras["recalibrate_batches"], extras["store_half"]
+    if entry.init and extras["weight_init"] == "identity":
+        print(f"error: {args.model} is fine-tuned from {entry.init}; an identity start is for training from scratch",
+              file=sys.stderr)
+        return 2
     dataset = args.dataset or ("train400" if entry.channels == 1 else "cbsd432")
     torch.manual_seed(cfg.seed)
     if entry.init:
@@ -178,6 +183,8 @@ def main(argv=None) -> int:
     tr.add_argument("--sigma-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                     help="draw the level per patch from [LOW, HIGH] (blind / noise-map models)")
     tr.add_argument("--seed", type=int)
+    tr.add_argument("--weight-init", choices=("default", "identity"),
+                    help="start from PyTorch's default initialization or from the identity (residual conv stacks)")
     tr.add_argument("--eval-sigma", type=float, default=25.0, help="Gaussian level of the model card's test")
     tr.add_argument("--dataset", help="training set (default: train400 gray, cbsd432 color)")
     tr.add_argument("--device", default="cpu")

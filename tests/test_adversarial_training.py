@@ -120,10 +120,11 @@ def test_the_adversarially_trained_dncnns_stay_out_of_the_zoo():
     for name in trained:
         entry = spec(name)
         assert entry.recipe("quick")["store_half"] and entry.recipe("paper")["store_half"]
-        if name.startswith("dncnn_s25_"):  # fine-tuned, shipped
-            assert entry.init == "dncnn_s25" and entry.ours == name
-        else:  # from scratch: no checkpoint of ours yet, and the registry says so
-            assert entry.init is None and entry.ours is None and "no checkpoint yet" in entry.notes
+        assert entry.ours == name
+        if name.startswith("dncnn_s25_"):  # fine-tuned from the official DnCNN-S
+            assert entry.init == "dncnn_s25" and entry.recipe("quick").get("weight_init", "default") == "default"
+        else:  # from scratch, from an identity start in the quick profile
+            assert entry.init is None and entry.recipe("quick")["weight_init"] == "identity"
 
 
 def test_shipped_checkpoints_denoise_and_say_how_they_were_made(data_dir, weights_dir):

@@ -13,14 +13,14 @@ def _cli(*args, env=None):
 
 
 def test_train_writes_a_checkpoint_and_its_model_card(data_dir, tmp_path):
-    out = _cli("train", "dncnn_s25", "--steps", "3", "--batch-size", "2", "--patch-size", "24",
-               "--out", str(tmp_path), "--state", str(tmp_path / "state.pt"))
+    out = _cli("train", "dncnn_s25", "--steps", "3", "--batch-size", "2", "--patch-size", "24", "--weight-init",
+               "identity", "--out", str(tmp_path), "--state", str(tmp_path / "state.pt"))
     assert out.returncode == 0, out.stderr[-2000:]
     card = json.loads((tmp_path / "dncnn_s25.json").read_text())
     assert card["sha256"] == weights.sha256_of(tmp_path / "dncnn_s25.pt")
     assert card["config"]["steps"] == 3 and card["evaluation"]["set12"]["psnr"] > 0
     assert card["config"]["batch_size"] == 2 and card["config"]["sigma"] == models.spec("dncnn_s25").recipe("quick")["sigma"]
-    assert "--steps 3" in card["trained_by"] and card["profile"] == "quick"
+    assert "--steps 3" in card["trained_by"] and card["profile"] == "quick" and card["weight_init"].startswith("identity")
     net = models.create("dncnn_s25", weights=tmp_path / "dncnn_s25.pt")  # the official layout
     assert not any("running" in k for k in net.state_dict())
     assert torch.load(tmp_path / "state.pt", weights_only=True)["step"] == 3
@@ -44,6 +44,8 @@ def test_fine_tuning_starts_from_the_official_weights_and_stores_float16(data_di
 def test_train_refuses_an_unknown_profile():
     out = _cli("train", "rddcnn_b", "--profile", "huge")
     assert out.returncode == 2 and "invalid choice: 'huge'" in out.stderr
+    out = _cli("train", "dncnn_s25_nt", "--weight-init", "identity")
+    assert out.returncode == 2 and "fine-tuned from dncnn_s25" in out.stderr
 
 
 def test_models_and_datasets_listings():

@@ -1,9 +1,10 @@
 import json
+import shutil
 
 import nbformat
 import pytest
 
-from companion import report, reproduce
+from companion import report, reproduce, weights
 from companion.claims import CLAIMS
 
 
@@ -153,22 +154,30 @@ def test_l2_variant_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tm
 
 
 def test_adversarial_training_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
+    from companion.models import ADVERSARIAL_MODES
+
+    mine = tmp_path / "my_checkpoints"  # a checkpoint of the user's replaces the shipped one
+    mine.mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(str(weights._checkpoints() / f"dncnn_b25_nt{suffix}"), mine)
     info = reproduce.run(profile="quick", device="cpu", only=["04"], output=tmp_path, progress=False,
-                         parameters={"max_images": 1, "crop": 48, "budgets": [5], "strengths": [2, 4], "restarts": 2})
+                         parameters={"max_images": 1, "crop": 48, "budgets": [5], "strengths": [2, 4], "restarts": 2,
+                                     "checkpoint_dir": str(mine)})
     assert info["notebooks"]["04_adversarial_training"]["status"] == "done"
     results = json.loads((tmp_path / "04_adversarial_training.json").read_text())
     assert {c["id"] for c in results["claims"]} == {
         cid for cid, c in CLAIMS.items() if c.notebook == "04_adversarial_training"}
     tables = {t["id"]: t["rows"] for t in results["tables"]}
     grid = tables["attack_grid"]
-    # the from-scratch track has no shipped checkpoints: it is skipped, and the notes say so
-    assert {(r["track"], r["mode"]) for r in grid} == {
-        ("fine-tuned DnCNN-S", m) for m in ("before", "nt", "ning", "vat", "hat1", "hat2")}
-    assert any(n.startswith("DnCNN-B from scratch skipped") for n in results["notes"])
+    assert {(r["track"], r["mode"]) for r in grid} == {("fine-tuned DnCNN-S", "before")} | {
+        (track, m) for track in ("fine-tuned DnCNN-S", "DnCNN-B from scratch") for m in ADVERSARIAL_MODES}
+    claims = {c["id"]: c["evidence"] for c in results["claims"]}
+    assert claims["hat_beats_vat_and_nt"].startswith("DnCNN-B from scratch")  # Yan et al.'s setting
+    assert results["weights"]["dncnn_b25_nt"] == f"file: {mine / 'dncnn_b25_nt.pt'}"
     assert {r["attack"] for r in grid} == {"Gaussian", "PGD", "L2-PGD", "Atk-5"}
     assert all(r["drop"] == 0 for r in grid if r["attack"] == "Gaussian")
     assert {r["attack"] for r in tables["strength_sweep"]} == {"T=2", "T=4", "T=20 x 2 restarts"}
-    assert all(w.startswith("ours") for k, w in results["weights"].items() if k != "dncnn_s25")
+    assert all(w.startswith("ours") for k, w in results["weights"].items() if k not in ("dncnn_s25", "dncnn_b25_nt"))
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
 
 

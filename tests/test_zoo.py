@@ -151,7 +151,7 @@ def test_our_checkpoints_fit_in_git():
     assert set(models.wts.our_checkpoints()) >= {models.spec(n).ours for n in TRAINED}
     zoo = {n: size for n, size in sizes.items() if models.spec(n).collection == "zoo"}
     assert sum(zoo.values()) < 40e6, zoo  # issue 3's budget for the zoo
-    assert sum(sizes.values()) < 45e6, sizes  # with the later collections (adversarial training, N2N, deblurring)
+    assert sum(sizes.values()) < 50e6, sizes  # with the later collections (adversarial training, N2N, deblurring)
 
 
 def test_dpir_with_our_reduced_prior_deblurs(data_dir):
