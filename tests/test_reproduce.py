@@ -158,8 +158,9 @@ def test_adversarial_training_notebook_runs_in_the_quick_profile(data_dir, weigh
 
     mine = tmp_path / "my_checkpoints"  # a checkpoint of the user's replaces the shipped one
     mine.mkdir()
-    for suffix in (".pt", ".json"):
-        shutil.copy(str(weights._checkpoints() / f"dncnn_b25_nt{suffix}"), mine)
+    shipped = weights.ours("dncnn_b25_nt")
+    for path in (shipped, shipped.with_suffix(".json")):
+        shutil.copy(path, mine)
     info = reproduce.run(profile="quick", device="cpu", only=["04"], output=tmp_path, progress=False,
                          parameters={"max_images": 1, "crop": 48, "budgets": [5], "strengths": [2, 4], "restarts": 2,
                                      "checkpoint_dir": str(mine)})
