@@ -114,6 +114,7 @@ def test_bad_configurations_are_refused():
 def test_identity_start_is_the_identity_and_can_learn():
     from companion.models.base import init_identity
     from companion.models.brdnet import BRDNet
+    from companion.models.rddcnn import RDDCNN
 
     torch.manual_seed(0)
     model = DnCNN(1, depth=6, features=8, batch_norm=True).start_from_identity()
@@ -127,6 +128,10 @@ def test_identity_start_is_the_identity_and_can_learn():
     assert convs[-1].weight.grad.abs().sum() > 0
     brdnet = BRDNet(1, features=8).start_from_identity()
     assert torch.equal(brdnet(x.detach()), x.detach()) and brdnet.merge.weight.abs().sum() == 0
+    rddcnn = RDDCNN(1, features=8)
+    deformable = rddcnn.body[0].weight.detach().clone()
+    rddcnn.start_from_identity()  # the deformable first layer keeps its start
+    assert torch.equal(rddcnn(x.detach()), x.detach()) and torch.equal(rddcnn.body[0].weight, deformable)
     with pytest.raises(ValueError, match="conv stack"):
         init_identity(torch.nn.Sequential(torch.nn.ReLU()))
     with pytest.raises(ValueError, match="no identity start"):

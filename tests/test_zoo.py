@@ -17,7 +17,7 @@ from companion.models.fan import haar_iswt, haar_swt, rgb_to_yuv, yuv_to_rgb
 # definitions (DRUNet: 32.6M in the DPIR paper; DeamNet: without its four unused convs)
 FULL_SIZE = {"brdnet_s25": 1_112_725, "brdnet_color_s25": 1_117_483, "rddcnn_b": 556_302,
              "dpir_gray": 32_638_656, "deamnet": 1_873_313, "curvpnp": 53_739_072}
-TRAINED = ["brdnet_s25", "rddcnn_b", "dpir_small_gray", "dpir_small_color", "fan_small", "curvpnp_small",
+TRAINED = ["brdnet_s25", "brdnet_color_s25", "rddcnn_b", "dpir_small_gray", "dpir_small_color", "fan_small", "curvpnp_small",
            "deamnet_small"]
 
 
@@ -36,7 +36,7 @@ def test_reduced_variants_say_so():
             assert entry.ours and "reduced" in entry.notes
 
 
-@pytest.mark.parametrize("name", TRAINED + ["brdnet_color_s25"])
+@pytest.mark.parametrize("name", TRAINED)
 def test_odd_sizes_keep_their_shape_and_gradients_reach_the_input(name):
     torch.manual_seed(0)
     model = models.create(name, weights=None)

@@ -162,7 +162,7 @@ QUICK = {
                      store_half=True),
     "brdnet_3": dict(steps=400, batch_size=16, patch_size=40, weight_init="identity", recalibrate_batches=50,
                      store_half=True),
-    "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0)),
+    "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0), weight_init="identity", store_half=True),
     "drunet_1": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
     "drunet_3": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
     "fan": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", schedule="cosine", sigma=(15.0, 50.0)),
@@ -241,15 +241,14 @@ MODELS = {s.name: s for s in [
               notes="noise-level map input, sigma in [0, 75]", train_kwargs=_BN,
               recipes=_recipes(dict(steps=3000, batch_size=64, sigma=(0.0, 75.0)), _FFDNET_PAPER)),
     *[ModelSpec(f"brdnet{'' if c == 1 else '_color'}_s25", lambda c=c, **kw: BRDNet(c), c, "non-blind", _BRDNET,
-                sigma=25.0, ours="brdnet_s25" if c == 1 else None,
+                sigma=25.0, ours=f"brdnet{'' if c == 1 else '_color'}_s25",
                 notes="two 17-layer branches, batch renormalization, dilated convolutions; quick: from the identity "
                 "start (from PyTorch's default start, 400 gray steps gave Set12 27.76 dB and 300 color steps "
-                "left it no better than its input)" + ("" if c == 1 else "; no checkpoint shipped yet: from the "
-                "identity start 400 quick steps give set3c 29.36 / CBSD68 30.28 dB, but one more BRDNet would take "
-                "notebook 02's quick run past its 3 minutes"),
+                "left it no better than its input)",
                 recipes=_recipes(QUICK[f"brdnet_{c}"], _BRDNET_PAPER)) for c in (1, 3)],
     ModelSpec("rddcnn_b", lambda **kw: RDDCNN(1), 1, "blind", _RDDCNN, ours="rddcnn_b",
-              notes="modulated deformable first layer; trained for sigma in [0, 55]",
+              notes="modulated deformable first layer; trained for sigma in [0, 55]; quick: from the identity start "
+              "(from PyTorch's default start the same 800 steps gave Set12 27.62 dB)",
               recipes=_recipes(QUICK["rddcnn"], _RDDCNN_PAPER)),
     *[ModelSpec(f"dpir_{kind}", lambda sigma=25.0, c=c, **kw: DRUNet(c, sigma=sigma), c, "plug-and-play", _DPIR,
                 sigma=25.0, bindable=True, official=f"drunet_{kind}",

@@ -15,6 +15,7 @@ normalization by the moving statistics.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import Denoiser
@@ -48,9 +49,9 @@ class BatchRenorm2d(nn.Module):
 
     def forward(self, x):
         shape = (1, -1, 1, 1)
-        if not self.training:
-            return (x - self.running_mean.view(shape)) / self.running_std.view(shape) * self.weight.view(shape) \
-                + self.bias.view(shape)
+        if not self.training:  # (x - mu) / sigma * gamma + beta, in one fused pass (several times faster on a CPU)
+            return F.batch_norm(x, self.running_mean, self.running_std.square(), self.weight, self.bias, False,
+                                0.0, 0.0)
         mean = x.mean((0, 2, 3))
         std = (x.var((0, 2, 3), unbiased=False) + self.eps).sqrt()
         r_max = 1 + (self.r_max - 1) * self._relaxed(self.r_steps)

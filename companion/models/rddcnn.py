@@ -24,6 +24,8 @@ def _conv_bn_relu(features: int, dilation: int = 1) -> list:
 
 
 class RDDCNN(Denoiser):
+    identity_stacks = ("body",)  # the deformable layer keeps its start; the rest begins as the identity
+
     def __init__(self, in_channels: int = 1, features: int = 64):
         super().__init__()
         self.in_channels = in_channels
