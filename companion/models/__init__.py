@@ -158,7 +158,7 @@ _LGD_RECIPES = _recipes(dict(_DEBLUR, steps=500, batch_size=8, patch_size=64, un
 SMALL_DRUNET = (16, 32, 64, 128)
 # quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card)
 QUICK = {
-    "brdnet_1": dict(steps=400, batch_size=16, patch_size=40, weight_init="identity", recalibrate_batches=50,
+    "brdnet_1": dict(steps=1600, batch_size=16, patch_size=40, weight_init="identity", recalibrate_batches=50,
                      store_half=True),
     "brdnet_3": dict(steps=400, batch_size=16, patch_size=40, weight_init="identity", recalibrate_batches=50,
                      store_half=True),
