@@ -218,8 +218,9 @@ _CLASSICAL = {  # registry name: (class, channels, paper)
 MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
                 "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", ours="dncnn_s25" if s == 25 else None,
-                train_kwargs=_BN, recipes=_recipes(dict(steps=2000, batch_size=32, sigma=float(s)),
-                                                   dict(_DNCNN_PAPER, sigma=float(s)))) for s in (15, 25, 50)],
+                train_kwargs=_BN,
+                recipes=_recipes(dict(steps=2000, batch_size=32, sigma=float(s), weight_init="identity",
+                                      store_half=True), dict(_DNCNN_PAPER, sigma=float(s)))) for s in (15, 25, 50)],
     *[ModelSpec(f"ecndnet_s{s}", lambda **kw: ECNDNet(1), 1, "non-blind", _ECNDNET, sigma=s,
                 official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12") for s in (15, 25, 50)],
     ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
