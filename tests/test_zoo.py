@@ -17,8 +17,8 @@ from companion.models.fan import haar_iswt, haar_swt, rgb_to_yuv, yuv_to_rgb
 # definitions (DRUNet: 32.6M in the DPIR paper; DeamNet: without its four unused convs)
 FULL_SIZE = {"brdnet_s25": 1_112_725, "brdnet_color_s25": 1_117_483, "rddcnn_b": 556_302,
              "dpir_gray": 32_638_656, "deamnet": 1_873_313, "curvpnp": 53_739_072}
-TRAINED = ["brdnet_s25", "brdnet_color_s25", "rddcnn_b", "dpir_small_gray", "dpir_small_color", "fan_small", "curvpnp_small",
-           "deamnet_small"]
+TRAINED = ["brdnet_s25", "brdnet_color_s25", "rddcnn_b", "dpir_small_gray", "dpir_small_color", "fan_small",
+           "curvpnp_small", "deamnet_small"]
 
 
 @pytest.mark.parametrize("name", sorted(FULL_SIZE))

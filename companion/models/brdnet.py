@@ -50,8 +50,8 @@ class BatchRenorm2d(nn.Module):
     def forward(self, x):
         shape = (1, -1, 1, 1)
         if not self.training:  # (x - mu) / sigma * gamma + beta, in one fused pass
-            return F.batch_norm(x, self.running_mean, self.running_std.square(), self.weight, self.bias, False,
-                                0.0, 0.0)
+            return F.batch_norm(x, self.running_mean, self.running_std.square(), self.weight, self.bias,
+                                training=False, eps=0.0)
         mean = x.mean((0, 2, 3))
         std = (x.var((0, 2, 3), unbiased=False) + self.eps).sqrt()
         r_max = 1 + (self.r_max - 1) * self._relaxed(self.r_steps)
