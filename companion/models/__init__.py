@@ -156,13 +156,13 @@ _LGD_RECIPES = _recipes(dict(_DEBLUR, steps=500, batch_size=8, patch_size=64, un
                         dict(_DEBLUR_PAPER, unroll=(10, 50)))
 
 SMALL_DRUNET = (16, 32, 64, 128)
-# quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card)
+# quick recipes: minutes on a laptop CPU (the wall time of each of ours is in its model card); residual
+# conv stacks trained from scratch start from the identity (models.base.init_identity) and ship float16
+_FROM_IDENTITY = dict(weight_init="identity", store_half=True)
 QUICK = {
-    "brdnet_1": dict(steps=1600, batch_size=16, patch_size=40, weight_init="identity", recalibrate_batches=50,
-                     store_half=True),
-    "brdnet_3": dict(steps=400, batch_size=16, patch_size=40, weight_init="identity", recalibrate_batches=50,
-                     store_half=True),
-    "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0), weight_init="identity", store_half=True),
+    "brdnet_1": dict(steps=1600, batch_size=16, patch_size=40, recalibrate_batches=50, **_FROM_IDENTITY),
+    "brdnet_3": dict(steps=400, batch_size=16, patch_size=40, recalibrate_batches=50, **_FROM_IDENTITY),
+    "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0), **_FROM_IDENTITY),
     "drunet_1": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
     "drunet_3": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
     "fan": dict(steps=1200, batch_size=16, patch_size=64, loss="l1", schedule="cosine", sigma=(15.0, 50.0)),
@@ -198,7 +198,7 @@ ADVERSARIAL_MODES = {
 }
 _FINETUNE = (dict(steps=400, batch_size=16, patch_size=40, lr=1e-4, sigma=25.0, store_half=True),
              dict(steps=20_000, batch_size=128, patch_size=40, lr=1e-4, lr_drops=(0.6,), sigma=25.0, store_half=True))
-_SCRATCH = (dict(steps=400, batch_size=16, patch_size=40, sigma=(0.0, 25.0), weight_init="identity", store_half=True),
+_SCRATCH = (dict(steps=400, batch_size=16, patch_size=40, sigma=(0.0, 25.0), **_FROM_IDENTITY),
             dict(_DNCNN_B_PAPER, sigma=(0.0, 25.0), store_half=True))
 _SCRATCH_NOTE = ("quick: the fine-tuned track's budget (400 CPU steps of 16 patches) from an identity start "
                  "(models.base.init_identity; from PyTorch's default start 400 steps left it at the identity, "
@@ -219,8 +219,8 @@ MODELS = {s.name: s for s in [
     *[ModelSpec(f"dncnn_s{s}", lambda batch_norm=False, **kw: DnCNN(1, 17, batch_norm=batch_norm), 1,
                 "non-blind", _DNCNN, sigma=s, official=f"dncnn_{s}", ours="dncnn_s25" if s == 25 else None,
                 train_kwargs=_BN,
-                recipes=_recipes(dict(steps=2000, batch_size=32, sigma=float(s), weight_init="identity",
-                                      store_half=True), dict(_DNCNN_PAPER, sigma=float(s)))) for s in (15, 25, 50)],
+                recipes=_recipes(dict(steps=2000, batch_size=32, sigma=float(s), **_FROM_IDENTITY),
+                                 dict(_DNCNN_PAPER, sigma=float(s)))) for s in (15, 25, 50)],
     *[ModelSpec(f"ecndnet_s{s}", lambda **kw: ECNDNet(1), 1, "non-blind", _ECNDNET, sigma=s,
                 official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12") for s in (15, 25, 50)],
     ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
