@@ -160,7 +160,7 @@ SMALL_DRUNET = (16, 32, 64, 128)
 # conv stacks trained from scratch start from the identity (models.base.init_identity) and ship float16
 _FROM_IDENTITY = dict(weight_init="identity", store_half=True)
 QUICK = {
-    "brdnet_1": dict(steps=1600, batch_size=16, patch_size=40, recalibrate_batches=50, **_FROM_IDENTITY),
+    "brdnet_1": dict(steps=2800, batch_size=16, patch_size=40, recalibrate_batches=50, **_FROM_IDENTITY),
     "brdnet_3": dict(steps=400, batch_size=16, patch_size=40, recalibrate_batches=50, **_FROM_IDENTITY),
     "rddcnn": dict(steps=800, batch_size=32, patch_size=40, sigma=(0.0, 55.0), **_FROM_IDENTITY),
     "drunet_1": dict(steps=2000, batch_size=16, patch_size=64, loss="l1", sigma=(0.0, 50.0)),
