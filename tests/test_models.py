@@ -1,10 +1,11 @@
+import dataclasses
 import warnings
 
 import pytest
 import timm
 import torch
 
-from companion import data, evaluation, models, weights
+from companion import data, evaluation, models, train, weights
 from companion.models import DnCNN
 
 # Measured with the official weights: Gaussian sigma 25, image i seeded with i, output clipped.
@@ -97,6 +98,20 @@ def test_our_shipped_checkpoints_match_their_model_cards():
         assert scores and min(scores) > floor and card["trained_by"].startswith("companion.train:")
         model = models.create(card["model"], weights="ours")
         assert model.info["weights"] == f"ours: companion/checkpoints/{name}.pt"
+
+
+def test_our_model_cards_hold_the_registry_recipe():
+    """A card's command reproduces its checkpoint only if the registry's recipe is the one it was
+    trained with: the fields a card records equal the recipe's, those added to TrainConfig after the
+    card was written hold their defaults (the recipe does not set them)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(train.TrainConfig)}
+    for name in weights.our_checkpoints():
+        card = weights.model_card(name)
+        cfg, _ = train.from_recipe(models.spec(card["model"]).recipe(card["profile"]))
+        for field, value in vars(cfg).items():
+            value = list(value) if isinstance(value, tuple) else value
+            default = list(defaults[field]) if isinstance(defaults[field], tuple) else defaults[field]
+            assert card["config"].get(field, default) == value, (name, field)
 
 
 def test_unpinned_official_file_loads_from_a_named_directory(tmp_path, monkeypatch):
