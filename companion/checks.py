@@ -53,3 +53,18 @@ def check_noisy_range(x: torch.Tensor, name: str = "noisy image") -> None:
     if lo < -4 or hi > 5:
         raise ValueError(f"{name} has values in [{lo:.3g}, {hi:.3g}]; images are on the [0, 1] "
                          f"scale (noise levels are given as sigma/255). Divide 0-255 data by 255.")
+
+
+def one_line(err: BaseException, limit: int = 200) -> str:
+    """``'TypeName: message'`` on one line, cut at its first sentence when longer than ``limit``:
+    the reason a report or a skipped section shows (the full text stays in the traceback)."""
+    return named_line(type(err).__name__, str(err), limit)
+
+
+def named_line(name: str, message: str, limit: int = 200) -> str:
+    """``'name: message'`` with the message flattened to one line and cut as ``one_line`` does."""
+    text = " ".join(message.split())
+    if len(text) > limit:
+        cut = text.find(". ", 40, limit)
+        text = text[:cut + 1] if cut > 0 else text[:limit - 3] + "..."
+    return f"{name}: {text}" if text else name

@@ -1,26 +1,39 @@
-"""The papers' claims that the notebooks check, one registry for the summary report.
+"""The papers' claims that the notebooks check, and the one policy that says how far a check goes.
 
-Each notebook records, for the claims it owns, 'supported' or 'contradicted' with the evidence
-(our number beside the paper's); a claim no notebook has recorded shows as 'not run'. Section
-notebooks add their claims here as they land.
+Each notebook records, for the claims it owns, whether its numbers agree with the claim, with the
+evidence (our number beside the paper's); a claim no notebook has recorded shows as 'not run'.
+
+The verdict policy (``judge``): a claim is judged *supported* or *contradicted* only on the papers'
+data (a benchmark set, not the embedded fallback) with the papers' models (their official weights,
+or a classical method, which has none). Where the evidence rests on fallback images, on one of our
+CPU-trained stand-ins (or weights from a file), or on the ``smoke`` profile's one or two tiny
+images, the claim is *indicative*: the check ran and its direction is kept (``leaning``), with the
+reason, but it is not a verdict. A claim that quotes a published figure on a named set
+(``kind='figure'``) cannot even lean on other evidence: it is 'not run', with the reason.
 """
 
 from dataclasses import dataclass
 
+STATUSES = ("supported", "contradicted", "indicative", "not run")
+
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim of a paper: ``kind`` 'finding' (a comparison any run can lean on) or 'figure' (a
+    published number on a named set, judged only on that set with the paper's model)."""
+
     id: str
     notebook: str
     source: str
     text: str
+    kind: str = "finding"
 
 
 CLAIMS = {c.id: c for c in [
     Claim("dncnn_s25_set12", "00_quickstart", "Zhang et al. 2017, Table II",
-          "The official DnCNN-S (sigma 25) reaches 30.44 dB mean PSNR on Set12 at sigma 25."),
+          "The official DnCNN-S (sigma 25) reaches 30.44 dB mean PSNR on Set12 at sigma 25.", "figure"),
     Claim("ffdnet_gray_set12", "00_quickstart", "Zhang et al. 2018, Table III",
-          "The official FFDNet (gray) reaches 30.43 dB mean PSNR on Set12 at sigma 25."),
+          "The official FFDNet (gray) reaches 30.43 dB mean PSNR on Set12 at sigma 25.", "figure"),
     Claim("attack_every_model_drops", "01_attack", "Ning et al., Sec. IV-B, Table III",
           "denoising-PGD lowers the PSNR of every deep denoiser (DMR < 0 for all)."),
     Claim("blind_drops_more_than_dncnn", "01_attack", "Ning et al., Tables I-III",
@@ -113,10 +126,46 @@ CLAIMS = {c.id: c for c in [
           "deviation, its values are closer (Wasserstein distance) to that noise than to either other noise type."),
 ]}
 
-STATUSES = ("supported", "contradicted", "not run")
-
-
 def claim(claim_id: str) -> Claim:
     if claim_id not in CLAIMS:
         raise ValueError(f"unknown claim {claim_id!r}; registered: {', '.join(sorted(CLAIMS))}")
     return CLAIMS[claim_id]
+
+
+def _papers_weights(weights: str) -> bool:
+    """True for the weights the paper's model is: official files, or none for a classical method."""
+    return weights.startswith("official") or weights == "none (classical method)"
+
+
+def _names(names: list, shown: int = 4) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def evidence_limits(data_sources: dict, weights: dict, profile: str = "quick") -> list:
+    """Why evidence on these datasets (``{name: source}``) and models (``{name: weights}``) is
+    not the papers': one short phrase per limit, empty when it can bear a verdict."""
+    limits = []
+    fallback = sorted(d for d, source in data_sources.items() if source == "fallback")
+    if fallback:
+        limits.append(f"embedded fallback data, not the benchmark set ({_names(fallback)})")
+    stand_ins = sorted(name for name, w in weights.items() if not _papers_weights(w))
+    if stand_ins:
+        limits.append(f"our stand-ins or unofficial weights, not the papers' models ({_names(stand_ins)})")
+    if profile == "smoke":
+        limits.append("the smoke profile's tiny images")
+    return limits
+
+
+def judge(claim_id: str, agrees: bool | None, data_sources: dict, weights: dict, profile: str = "quick") -> dict:
+    """The status of claim ``claim_id`` given the check's outcome ``agrees`` (None: not checked)
+    and the evidence it rests on: ``{'status', 'leaning', 'basis'}`` (module docstring)."""
+    if agrees is None:
+        return {"status": "not run", "leaning": None, "basis": ""}
+    leaning = "supported" if agrees else "contradicted"
+    limits = evidence_limits(data_sources, weights, profile)
+    if not limits:
+        return {"status": leaning, "leaning": None, "basis": "the papers' data and models"}
+    if claim(claim_id).kind == "figure":
+        return {"status": "not run", "leaning": None, "basis": "a published figure, checked only on its own set "
+                "with the paper's model; here: " + "; ".join(limits)}
+    return {"status": "indicative", "leaning": leaning, "basis": "; ".join(limits)}

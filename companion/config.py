@@ -1,12 +1,13 @@
 """Profiles, paths and devices.
 
-Two profiles: ``quick`` runs every notebook on a laptop CPU in minutes (fewer images, fewer
-attack steps, short training), ``paper`` follows the papers' protocol and is meant for a GPU.
-Each notebook maps the profile to its own sizes in its first cells, and says which it used.
+Three profiles: ``quick`` runs every notebook on a laptop CPU in minutes (fewer images, fewer
+attack steps, short training), ``paper`` follows the papers' protocol and is meant for a GPU,
+``smoke`` runs every notebook on one or two tiny images to check that it runs (CI). Each
+notebook maps the profile to its own sizes in its first cells, and says which it used.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -19,15 +20,41 @@ OFFLINE_ENV = "COMPANION_OFFLINE"
 
 @dataclass(frozen=True)
 class Profile:
-    """How much work a notebook does: ``quick`` (CPU, minutes) or ``paper`` (GPU)."""
+    """How much work a notebook does: ``quick`` (CPU, minutes), ``paper`` (GPU) or ``smoke``
+    (every notebook on one or two tiny images with the fewest steps, to check that it runs).
+
+    ``parameters`` maps a notebook's number to the parameters the profile sets for it (the
+    notebook maps the profile to its other sizes itself); ``reproduce`` passes them unless the
+    user sets the same parameter.
+    """
 
     name: str
     description: str
+    parameters: dict = field(default_factory=dict)
 
+
+_SMOKE = {
+    "00": dict(max_images=2),
+    "01": dict(max_images=2, crop=64),
+    "02": dict(max_images=2, crop=64),
+    "03": dict(max_images=2, crop=64),
+    "04": dict(max_images=1, crop=48, budgets=[5], strengths=[2, 4], restarts=2),
+    "05": dict(max_images=2, crop=48, classical=["bm3d", "tv"], whitebox_targets=["tv"], whitebox_images=1,
+               whitebox_crop=32, bpda_steps=2, spsa_iterations=2, spsa_samples=2, purifiers=["dncnn_b", "tv"],
+               purifier_steps=2, digits_train=300, digits_test=20, classifier_epochs=1),
+    "06": dict(max_images=2, crop=64, transfer_models="tables"),
+    "07": dict(crop_size=32, n_bsd=2, eps_255=[4, 12], steps_targeted=3, steps_untargeted=3, kernel_sizes=[11, 25],
+               figure_eps_255=12, networks=["mprnet_small", "dwdn_small", "dpir_small"]),
+    "08": dict(n_crops=3, impulse_losses=["n2n_impulse_l0", "n2n_impulse_l1"], pgd_steps=2, digits_train=300,
+               digits_test=10, classifier_epochs=1, noise_fractions=[0.0, 0.2], fgsm_eps=[0.1], pixel_counts=[1],
+               one_pixel_digits=2, de_population=10, de_generations=2),
+}
 
 PROFILES = {
     "quick": Profile("quick", "CPU, minutes: a few images per set, few attack steps, short training"),
     "paper": Profile("paper", "the papers' protocol: whole test sets, full training; meant for a GPU"),
+    "smoke": Profile("smoke", "every notebook on one or two tiny images, fewest steps: checks that it runs; "
+                     "its claims are never verdicts", _SMOKE),
 }
 
 

@@ -7,8 +7,16 @@ Each dataset resolves, in this order:
 2. the per-user cache (``COMPANION_CACHE_DIR``, else the OS cache), ``<cache>/data/<folder>``;
 3. a download from the public source, each file pinned by the sha256 in ``checksums.txt``
    (skipped when ``COMPANION_OFFLINE=1``);
-4. for images only, an embedded fallback built from images that ship with scikit-image, with a
-   warning: numbers computed on it are not comparable with the papers'.
+4. an embedded fallback, with a ``FallbackWarning`` that says which files are missing and where
+   to put them (numbers computed on a fallback are not comparable with the papers'):
+
+   - images: images that ship with scikit-image (``_fallback_arrays``);
+   - ``mnist``: 5,000 digits of the MNIST test split shipped in ``companion/fallback/``
+     (``load_mnist``; made by ``scripts/make_mnist_subset.py``, licence in that folder);
+   - ``levin09`` and ``kernels_12``: synthetic kernels made in code (``synthetic_kernels``).
+
+   ``fallback=False`` (``resolve``, ``load``, ``load_kernels``, ``load_mnist``) raises
+   ``DataNotFoundError`` instead.
 
 Sources are the authors' repositories (see ``Dataset.repo`` / ``Dataset.path``); the sha256
 values are those of the files published there.
@@ -24,16 +32,18 @@ import numpy as np
 import torch
 
 from . import config
+from .checks import one_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 class DataNotFoundError(FileNotFoundError):
-    """A dataset that is nowhere to be found (and has no fallback)."""
+    """A dataset that is nowhere to be found (asked for with ``fallback=False``)."""
 
 
 class FallbackWarning(UserWarning):
-    """Images come from the embedded scikit-image fallback, not the benchmark set."""
+    """Data come from an embedded fallback (scikit-image images, the MNIST subset or synthetic
+    kernels), not the benchmark set."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Dataset:
     names: tuple = ()
 
     def url(self, filename: str) -> str:
+        """Where ``filename`` is downloaded from."""
         return f"https://raw.githubusercontent.com/{self.repo}/HEAD/{self.path}/{filename}"
 
 
@@ -76,7 +87,7 @@ DATASETS = {d.name: d for d in [
     Dataset("levin09", "kernels", "cszn/DPIR", "kernels", "kernels",
             "Levin et al. 2009: 8 motion blur kernels, 13-27 px"),
     Dataset("kernels_12", "kernels", "cszn/DPIR", "kernels", "kernels",
-            "DPIR's 12 kernels, 25x25: 8 motion + 4 Gaussian"),
+            "DPIR's 12 kernels, 25x25: 4 isotropic + 4 anisotropic Gaussian, 4 motion"),
     Dataset("mnist", "mnist", "dohe0342/Seq2Seq_mnist", "MNIST_data/MNIST/raw", "digits",
             "MNIST test split: 10,000 digits 28x28"),
 ]}
@@ -139,8 +150,33 @@ def _download(entry: Dataset, files: dict, target: Path) -> None:
                        path=target, downloader=downloader)
 
 
-def resolve(name: str, root: str | Path | None = None) -> Resolved:
-    """Find dataset ``name`` by the resolution order of this module's docstring."""
+_FALLBACKS = {
+    "gray": "the embedded scikit-image fallback images",
+    "color": "the embedded scikit-image fallback images",
+    "digits": "the embedded MNIST subset (companion/fallback/mnist_subset.npz: 5,000 digits of the test split)",
+    "kernels": "synthetic blur kernels (data.synthetic_kernels)",
+}
+
+
+def _advice(name: str, entry: Dataset, files: dict, named: Path | None, cached: Path, failure: str) -> str:
+    """What is missing and what to do, first; where we looked and why the download did not help, last."""
+    listed = ", ".join(list(files)[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    looked = (f"{named / entry.folder} is incomplete or missing" if named is not None
+              else f"{config.DATA_ENV} is unset") + f", {cached} holds no copy"
+    source = entry.url(next(iter(files))) if len(files) == 1 else f"https://github.com/{entry.repo}/tree/HEAD/{entry.path}"
+    return (f"dataset {name!r} not found: put its {len(files)} file(s) ({listed}) from {source} "
+            f"into <dir>/{entry.folder}/ and set {config.DATA_ENV}=<dir> (or pass root=<dir>). "
+            f"Looked here: {looked}; {failure}.")
+
+
+def resolve(name: str, root: str | Path | None = None, fallback: bool = True) -> Resolved:
+    """Find dataset ``name`` by the resolution order of this module's docstring.
+
+    When nothing is found, ``fallback=True`` warns (``FallbackWarning``, the message says what is
+    missing and where to put it) and returns ``Resolved(None, 'fallback')``; ``fallback=False``
+    raises ``DataNotFoundError`` with the same message. A failed download never surfaces as a
+    network traceback: it is one clause at the end of the message.
+    """
     entry = dataset(name)
     files = manifest(name)
     named = Path(root).expanduser() if root is not None else config.data_dir()
@@ -155,18 +191,13 @@ def resolve(name: str, root: str | Path | None = None) -> Resolved:
             _download(entry, files, cached)
             return Resolved(cached, "download")
         except Exception as err:  # network down, host gone, or a sha256 mismatch
-            failure = f"the download failed ({type(err).__name__}: {str(err)[:200]})"
-    where = f"{named / entry.folder} is incomplete or missing, " if named is not None else \
-        f"no data directory is named ({config.DATA_ENV} is unset), "
-    advice = (f"{where}{cached} holds no copy and {failure}. Put the {len(files)} files of "
-              f"{entry.repo}:{entry.path} into <dir>/{entry.folder}/ and set {config.DATA_ENV}=<dir> "
-              f"(or pass root=<dir>).")
-    if entry.kind in ("gray", "color"):
-        warnings.warn(f"dataset {name!r}: {advice} Using the embedded scikit-image fallback "
-                      f"instead: its numbers are NOT comparable with the papers'.",
-                      FallbackWarning, stacklevel=3)
-        return Resolved(None, "fallback")
-    raise DataNotFoundError(f"dataset {name!r} not found: {advice}")
+            failure = f"download failed ({one_line(err, 80)})"
+    advice = _advice(name, entry, files, named, cached, failure)
+    if not fallback:
+        raise DataNotFoundError(advice)
+    warnings.warn(f"{advice} Using {_FALLBACKS[entry.kind]} instead: numbers computed on it are NOT "
+                  f"comparable with the papers'.", FallbackWarning, stacklevel=3)
+    return Resolved(None, "fallback")
 
 
 @dataclass
@@ -187,6 +218,14 @@ class ImageSet:
     @property
     def comparable(self) -> bool:
         return self.source != "fallback"
+
+    @property
+    def label(self) -> str:
+        """What the images really are, for titles: '4 set12 images', or '4 scikit-image images
+        (fallback for set12)'."""
+        if self.comparable:
+            return f"{len(self)} {self.dataset} image{'s' * (len(self) != 1)}"
+        return f"{len(self)} scikit-image image{'s' * (len(self) != 1)} (fallback for {self.dataset})"
 
     def __len__(self) -> int:
         return len(self.names)
@@ -255,7 +294,7 @@ def _center_crop(img: torch.Tensor, size) -> torch.Tensor:
 
 def load(name: str, root: str | Path | None = None, color: bool | None = None,
          limit: int | None = None, crop: int | tuple | None = None,
-         device: str | torch.device = "cpu") -> ImageSet:
+         device: str | torch.device = "cpu", fallback: bool = True) -> ImageSet:
     """Load an image dataset as float32 [0, 1] NCHW tensors.
 
     Args:
@@ -265,6 +304,8 @@ def load(name: str, root: str | Path | None = None, color: bool | None = None,
         limit: keep the first ``limit`` images (sorted by file name).
         crop: center-crop every image to this size (int or (h, w)).
         device: where the tensors go.
+        fallback: when the dataset is nowhere to be found, use the embedded scikit-image images
+            (with a ``FallbackWarning``); False raises ``DataNotFoundError`` instead.
     """
     entry = dataset(name)
     if entry.kind not in ("gray", "color"):
@@ -272,7 +313,7 @@ def load(name: str, root: str | Path | None = None, color: bool | None = None,
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive number of images, got {limit}")
     want_color = entry.kind == "color" if color is None else bool(color)
-    where = resolve(name, root)
+    where = resolve(name, root, fallback)
     if where.source == "fallback":
         pairs = _fallback_arrays(entry.kind == "color")
     else:
@@ -299,16 +340,103 @@ def load(name: str, root: str | Path | None = None, color: bool | None = None,
                     {"folder": str(where.folder) if where.folder else None, "color": want_color})
 
 
-def load_kernels(name: str = "kernels_12", root: str | Path | None = None) -> list:
-    """Blur kernels as a list of float32 HxW arrays that sum to 1.
+LEVIN_SIZES = (19, 17, 15, 27, 13, 21, 23, 23)
+"""The sizes of Levin et al.'s eight kernels (``levin09``), which the synthetic stand-ins keep."""
+
+
+def motion_kernel(size: int, length: float, angle: float) -> np.ndarray:
+    """A linear motion blur: a segment of ``length`` pixels through the centre of a ``size`` x
+    ``size`` square at ``angle`` degrees (counterclockwise from the x axis, as displayed), drawn
+    with bilinear weights at 16 samples per pixel; float32, sums to 1."""
+    c = (size - 1) / 2
+    t = np.linspace(-length / 2, length / 2, int(16 * length) + 1)
+    rad = np.deg2rad(angle)
+    xs, ys = c + t * np.cos(rad), c - t * np.sin(rad)
+    k = np.zeros((size, size), dtype=np.float64)
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    for dy, dx, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        np.add.at(k, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), w)
+    return (k / k.sum()).astype(np.float32)
+
+
+def gaussian_kernel(size: int, sigma_major: float, sigma_minor: float | None = None,
+                    angle: float = 0.0) -> np.ndarray:
+    """A Gaussian blur on a ``size`` x ``size`` grid centred in it: standard deviations
+    ``sigma_major`` along the axis at ``angle`` degrees (counterclockwise from the x axis) and
+    ``sigma_minor`` across it (default: isotropic); float32, sums to 1."""
+    sigma_minor = sigma_major if sigma_minor is None else sigma_minor
+    c = (size - 1) / 2
+    yy, xx = np.mgrid[:size, :size].astype(np.float64)
+    x, y = xx - c, c - yy
+    rad = np.deg2rad(angle)
+    u, v = x * np.cos(rad) + y * np.sin(rad), -x * np.sin(rad) + y * np.cos(rad)
+    k = np.exp(-0.5 * ((u / sigma_major) ** 2 + (v / sigma_minor) ** 2))
+    return (k / k.sum()).astype(np.float32)
+
+
+SYNTHETIC_KERNELS = {
+    "levin09": [("motion", size, size - 4, 22.5 * i) for i, size in enumerate(LEVIN_SIZES)],
+    "kernels_12": [*[("gaussian", 25, s, s, 0.0) for s in (0.7, 1.2, 1.6, 2.0)],
+                   ("gaussian", 25, 2.6, 1.4, 0.0), ("gaussian", 25, 3.0, 1.2, 60.0),
+                   ("gaussian", 25, 2.8, 1.2, 135.0), ("gaussian", 25, 2.6, 2.2, 20.0),
+                   *[("motion", 25, length, angle) for length, angle in ((13, 30.0), (17, 75.0), (19, 120.0),
+                                                                          (21, 165.0))]],
+}
+"""The recipes of ``synthetic_kernels``: ('motion', size, length, angle) or ('gaussian', size,
+sigma_major, sigma_minor, angle); lengths and sigmas in pixels, angles in degrees."""
+
+
+def synthetic_kernels(name: str = "kernels_12") -> list:
+    """Blur kernels made in code, the offline stand-ins of ``levin09`` and ``kernels_12``
+    (deterministic: no random numbers; each float32, non-negative, sums to 1).
+
+    - ``levin09``-like: 8 linear motion blurs (``motion_kernel``) of Levin et al.'s sizes
+      19, 17, 15, 27, 13, 21, 23 and 23 px, each of length size - 4 px, at angles 0, 22.5, 45, ...,
+      157.5 degrees (kernel i at 22.5 i). Levin's kernels are curved camera-shake trajectories;
+      these are straight.
+    - ``kernels_12``-like, all 25 x 25, in the order of DPIR's file: 4 isotropic Gaussians of
+      sigma 0.7, 1.2, 1.6 and 2.0 px (DPIR's); 4 anisotropic Gaussians (``gaussian_kernel``,
+      sigma major / minor at angle) 2.6 / 1.4 at 0, 3.0 / 1.2 at 60, 2.8 / 1.2 at 135 and
+      2.6 / 2.2 at 20 degrees (close to DPIR's four in spread); 4 linear motion blurs of length
+      13, 17, 19 and 21 px at 30, 75, 120 and 165 degrees, angles that none of the levin09-like
+      kernels has, so that networks trained on these are tested on blurs they did not see.
+    """
+    if name not in SYNTHETIC_KERNELS:
+        raise ValueError(f"no synthetic kernel set {name!r}; choose 'levin09' or 'kernels_12'")
+    make = {"motion": motion_kernel, "gaussian": gaussian_kernel}
+    return [make[kind](*args) for kind, *args in SYNTHETIC_KERNELS[name]]
+
+
+class Kernels(list):
+    """The list of kernels ``load_kernels`` returns, with ``source``: 'user', 'cache', 'download' or
+    'fallback' (``synthetic_kernels``)."""
+
+    def __init__(self, kernels, source: str):
+        super().__init__(kernels)
+        self.source = source
+
+    @property
+    def comparable(self) -> bool:
+        return self.source != "fallback"
+
+
+def load_kernels(name: str = "kernels_12", root: str | Path | None = None, fallback: bool = True) -> Kernels:
+    """Blur kernels as a list of float32 HxW arrays that sum to 1 (a ``Kernels`` list, whose
+    ``source`` says where they came from).
 
     ``levin09`` (MAT v7.3, read with h5py; MATLAB stores column-major, so each is transposed)
-    or ``kernels_12`` (read with scipy.io).
+    or ``kernels_12`` (read with scipy.io). When the .mat file is nowhere to be found, the
+    synthetic kernels of ``synthetic_kernels`` stand in, with a ``FallbackWarning``
+    (``fallback=False``: ``DataNotFoundError``).
     """
     entry = dataset(name)
     if entry.kind != "kernels":
         raise ValueError(f"{name!r} is not a kernel set; choose 'levin09' or 'kernels_12'")
-    path = resolve(name, root).folder / _KERNEL_FILES[name]
+    where = resolve(name, root, fallback)
+    if where.source == "fallback":
+        return Kernels(synthetic_kernels(name), "fallback")
+    path = where.folder / _KERNEL_FILES[name]
     if name == "levin09":
         import h5py
 
@@ -318,7 +446,7 @@ def load_kernels(name: str = "kernels_12", root: str | Path | None = None) -> li
         import scipy.io
 
         kernels = [np.asarray(k) for k in scipy.io.loadmat(str(path))["kernels"].ravel()]
-    return [(k / k.sum()).astype(np.float32) for k in kernels]
+    return Kernels([(k / k.sum()).astype(np.float32) for k in kernels], where.source)
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -330,13 +458,58 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def load_mnist(root: str | Path | None = None, limit: int | None = None):
-    """The MNIST test split: ``(images N x 1 x 28 x 28 float32 in [0, 1], labels int64)``."""
-    folder = resolve("mnist", root).folder
-    images = _read_idx(folder / "t10k-images-idx3-ubyte.gz")[:limit]
-    labels = _read_idx(folder / "t10k-labels-idx1-ubyte.gz")[:limit]
-    return (torch.from_numpy(images.astype(np.float32) / 255.0)[:, None],
-            torch.from_numpy(labels.astype(np.int64)))
+MNIST_TEST_SIZE = 10_000
+MNIST_SUBSET = "fallback/mnist_subset.npz"
+"""The embedded MNIST subset, inside the package: the first 4,000 and the last 1,000 digits of the
+test split, in order (``images`` uint8 N x 28 x 28, ``labels`` uint8, ``indices`` into the split)."""
+
+
+class Digits(tuple):
+    """``(images, labels)`` from ``load_mnist``, unpacked like a pair, with where they came from.
+
+    ``source``: 'user', 'cache', 'download' or 'fallback' (the embedded subset); ``indices``: the
+    position of each digit in the 10,000 of the MNIST test split.
+    """
+
+    def __new__(cls, images: torch.Tensor, labels: torch.Tensor, source: str, indices: np.ndarray):
+        self = super().__new__(cls, (images, labels))
+        self.source, self.indices = source, indices
+        return self
+
+    images = property(lambda self: self[0])
+    labels = property(lambda self: self[1])
+
+    @property
+    def comparable(self) -> bool:
+        return self.source != "fallback"
+
+
+def mnist_subset() -> dict:
+    """The embedded MNIST subset as ``{'images', 'labels', 'indices'}`` NumPy arrays."""
+    with resources.files("companion").joinpath(MNIST_SUBSET).open("rb") as f:
+        with np.load(f) as z:
+            return {k: z[k] for k in ("images", "labels", "indices")}
+
+
+def load_mnist(root: str | Path | None = None, limit: int | None = None, fallback: bool = True) -> Digits:
+    """The MNIST test split: ``(images N x 1 x 28 x 28 float32 in [0, 1], labels int64)``, a
+    ``Digits`` pair whose ``source`` says where it came from.
+
+    When the split is nowhere to be found, the embedded subset stands in (``MNIST_SUBSET``: 5,000
+    digits, the first 4,000 and the last 1,000 of the split, in order) with a ``FallbackWarning``;
+    ``fallback=False`` raises ``DataNotFoundError`` instead.
+    """
+    where = resolve("mnist", root, fallback)
+    if where.source == "fallback":
+        subset = mnist_subset()
+        images, labels, indices = subset["images"], subset["labels"], subset["indices"].astype(np.int64)
+    else:
+        images = _read_idx(where.folder / "t10k-images-idx3-ubyte.gz")
+        labels = _read_idx(where.folder / "t10k-labels-idx1-ubyte.gz")
+        indices = np.arange(len(labels))
+    images, labels, indices = images[:limit], labels[:limit], indices[:limit]
+    return Digits(torch.from_numpy(images.astype(np.float32) / 255.0)[:, None],
+                  torch.from_numpy(labels.astype(np.int64)), where.source, indices)
 
 
 class PatchSampler:

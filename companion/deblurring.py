@@ -17,7 +17,9 @@ Levin et al.'s eight (``levin09``), which no network saw in training (they train
 Notebook 07's experiments (Gandikota et al. Sec. 4): ``attack_rows`` (Table 1: clean, targeted
 and untargeted similarity, PSNR and NCC), ``localized_rows`` (Fig. 5: a sign with digits pasted
 into a small region of the target), and the test images: crops of BSD68 and ``portraits``, face
-crops of Set12's three portraits, which stand in for CelebA-HQ.
+crops of Set12's three portraits, which stand in for CelebA-HQ (on the embedded fallback, which
+has no portraits: the faces of scikit-image's astronaut and cameraman). Without Levin's kernels
+(``levin09``) the synthetic ones of ``data.synthetic_kernels`` stand in, with a warning.
 """
 
 import inspect
@@ -82,9 +84,10 @@ def create(name: str, weights="ours", device="cpu", steps: int | None = None) ->
     return Deblurrer(net, name, steps).eval()
 
 
-def test_kernels(size: int | None = None) -> torch.Tensor:
-    """Levin et al.'s eight kernels, each resized to ``size`` if given, centred in one square."""
-    kernels = [torch.from_numpy(k) for k in data.load_kernels("levin09")]
+def test_kernels(size: int | None = None, kernels: list | None = None) -> torch.Tensor:
+    """Levin et al.'s eight kernels (or ``kernels``, e.g. those of ``data.load_kernels('levin09')``
+    already loaded), each resized to ``size`` if given, centred in one square."""
+    kernels = [torch.as_tensor(k) for k in (data.load_kernels("levin09") if kernels is None else kernels)]
     return physics.stack_kernels([physics.resize_kernel(k, size) for k in kernels] if size else kernels)
 
 
@@ -133,17 +136,44 @@ def mean(rows: list, key: str) -> float:
 
 # face centres (row, column) in Set12's 512x512 portraits
 PORTRAITS = {"lena": (290, 300), "barbara": (115, 380), "man": (185, 200)}
+# face centres in the 512x512 originals of scikit-image's two images of people (astronaut: Eileen
+# Collins, NASA; camera: the cameraman), the portraits of the fallback (a set12 with no portraits)
+FALLBACK_PORTRAITS = {"astronaut": (110, 225), "camera": (140, 252)}
+
+
+def _fallback_faces() -> dict:
+    """``{name: 1x1x512x512}`` gray (BT.601 luma) originals of ``FALLBACK_PORTRAITS``."""
+    from skimage import data as skdata
+
+    faces = {}
+    for name in FALLBACK_PORTRAITS:
+        img = getattr(skdata, name)().astype(np.float32) / 255.0
+        img = data.to_gray(img) if img.ndim == 3 else img
+        faces[name] = torch.from_numpy(np.ascontiguousarray(img))[None, None]
+    return faces
+
+
+def portrait_names(images) -> list:
+    """The names of the images ``portraits`` crops faces from: Set12's three portraits, or on the
+    fallback (``images.source == 'fallback'``) scikit-image's astronaut and cameraman."""
+    return list(FALLBACK_PORTRAITS if getattr(images, "source", None) == "fallback" else PORTRAITS)
 
 
 def portraits(images, size: int, scale: float = 0.5) -> torch.Tensor:
     """Face crops (size x size) of Set12's portraits (an ``ImageSet`` of set12), after resizing
-    by ``scale`` (faces then span about 60 px, as in a 256 px CelebA-HQ image)."""
-    chosen = dict(images)
+    by ``scale`` (faces then span about 60 px, as in a 256 px CelebA-HQ image).
+
+    When ``images`` is the embedded fallback (no portraits in it), the faces of scikit-image's two
+    images of people stand in (``FALLBACK_PORTRAITS``, ``portrait_names``), from their 512x512
+    originals, so that the portrait group still holds faces, two instead of three."""
+    fallback = getattr(images, "source", None) == "fallback"
+    chosen = _fallback_faces() if fallback else dict(images)
+    centres = FALLBACK_PORTRAITS if fallback else PORTRAITS
     crops = []
-    for name, (row, col) in PORTRAITS.items():
+    for name, (row, col) in centres.items():
         if name not in chosen:
             raise ValueError(f"set12 image {name!r} (a portrait) is missing; load the whole of set12")
-        img = chosen[name]
+        img = chosen[name].to(next(iter(chosen.values())).device)
         img = F.interpolate(img, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
         h, w = img.shape[-2:]
         top = min(max(int(row * scale) - size // 2, 0), h - size)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data
+from . import config, data
 from .attacks import BPDA
 from .attacks.classifier import fgsm, pgd
 from .evaluation import eval_mode
@@ -34,15 +34,43 @@ def digit_classifier(seed: int = 0) -> nn.Module:
     return ResNet(BasicBlock, (1, 1, 1, 1), num_classes=10, in_chans=1, stem_width=16, channels=(16, 32, 64, 128))
 
 
-def digits(train: int = 8000, test: int = 2000, root=None) -> tuple:
+class DigitSplit(tuple):
+    """``(x_train, y_train, x_test, y_test)`` from ``digits``, unpacked like a 4-tuple, with
+    ``source`` (where the digits came from: ``data.load_mnist``'s, 'fallback' for the embedded
+    subset), ``train`` and ``test`` (the counts used) and ``note`` (why they differ from those
+    asked for, or None)."""
+
+    def __new__(cls, parts: tuple, source: str, note: str | None):
+        self = super().__new__(cls, parts)
+        self.source, self.note = source, note
+        self.train, self.test = len(parts[0]), len(parts[2])
+        return self
+
+
+def digits(train: int = 8000, test: int = 2000, root=None) -> DigitSplit:
     """``(x_train, y_train, x_test, y_test)`` from the MNIST test split (10,000 digits): the first
     ``train`` digits to train on, the last ``test`` to test on (disjoint when train + test <=
-    10,000). Images are N x 1 x 28 x 28 in [0, 1]."""
-    if train < 1 or test < 1 or train + test > 10_000:
-        raise ValueError(f"need train >= 1, test >= 1 and train + test <= 10000 (the MNIST test split); "
-                         f"got train={train}, test={test}")
-    images, labels = data.load_mnist(root)
-    return images[:train], labels[:train], images[-test:], labels[-test:]
+    10,000). Images are N x 1 x 28 x 28 in [0, 1].
+
+    Without the split, ``data.load_mnist`` falls back to the embedded subset (5,000 digits: the
+    split's first 4,000 and last 1,000, so the digits are the same for train <= 4,000 and test
+    <= 1,000). When train + test exceeds the subset, ``train`` is cut to what is left after the
+    test digits, and the returned ``DigitSplit`` says so in ``note`` (also printed)."""
+    if train < 1 or test < 1 or train + test > data.MNIST_TEST_SIZE:
+        raise ValueError(f"need train >= 1, test >= 1 and train + test <= {data.MNIST_TEST_SIZE} (the MNIST test "
+                         f"split); got train={train}, test={test}")
+    images, labels = found = data.load_mnist(root)
+    note = None
+    if train + test > len(labels):
+        if test >= len(labels):
+            raise ValueError(f"the MNIST digits at hand ({found.source}) number {len(labels)}: test={test} leaves "
+                             f"none to train on; ask for fewer test digits or set {config.DATA_ENV}")
+        note = (f"digits_train {train} cut to {len(labels) - test}: the {found.source} MNIST digits number "
+                f"{len(labels)} and the last {test} are the test digits")
+        print("NOTE:", note)
+        train = len(labels) - test
+    parts = (images[:train], labels[:train], images[-test:], labels[-test:])
+    return DigitSplit(parts, found.source, note)
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 3,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .claims import CLAIMS, STATUSES, claim
+from .claims import CLAIMS, STATUSES, claim, judge
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
@@ -97,15 +97,33 @@ class Results:
         self.data["tables"].append({"id": table_id, "title": title, "source": source,
                                     "rows": _plain(list(rows))})
 
-    def claim(self, claim_id: str, supported: bool | None, evidence: str) -> str:
-        """Record a claim check: True supported, False contradicted, None not run (say why)."""
+    def claim(self, claim_id: str, supported: bool | None, evidence: str, *, models: list | None = None,
+              datasets: list | None = None) -> str:
+        """Record a claim check: True agrees, False disagrees, None not run (``evidence`` says why).
+
+        ``models`` and ``datasets`` name what the check rests on (recorded with ``model`` and
+        ``load_images`` / ``source``; default: everything recorded so far). ``claims.judge`` turns
+        the outcome into 'supported' / 'contradicted' only when that evidence is the papers' data
+        and models, else into 'indicative' with the reason. Returns the status.
+        """
         c = claim(claim_id)
         if c.notebook != self.notebook:
             raise ValueError(f"claim {claim_id!r} belongs to {c.notebook}, not {self.notebook}")
-        status = {True: "supported", False: "contradicted", None: "not run"}[supported]
+        weights = self._recorded("weights", models, "model")
+        sources = self._recorded("data_sources", datasets, "dataset")
+        verdict = judge(claim_id, supported, sources, weights, self.data["parameters"].get("profile", "quick"))
         self.data["claims"] = [x for x in self.data["claims"] if x["id"] != claim_id]
-        self.data["claims"].append({"id": claim_id, "status": status, "evidence": evidence})
-        return status
+        self.data["claims"].append({"id": claim_id, **verdict, "evidence": evidence})
+        return verdict["status"]
+
+    def _recorded(self, key: str, names: list | None, what: str) -> dict:
+        recorded = self.data[key]
+        if names is None:
+            return dict(recorded)
+        unknown = [n for n in names if n not in recorded]
+        if unknown:
+            raise ValueError(f"{what}(s) {unknown} were not recorded in this notebook; recorded: {sorted(recorded)}")
+        return {n: recorded[n] for n in names}
 
     def figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as ``<output_dir>/figures/<notebook>_<name>.png``."""
@@ -127,9 +145,10 @@ class Results:
 
 
 def _cell(value) -> str:
+    """A Markdown table cell: numbers rounded, ``|`` escaped and line breaks flattened."""
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
-    return "" if value is None else str(value)
+    return "" if value is None else " ".join(str(value).split()).replace("|", "\\|")
 
 
 def markdown_table(rows: list) -> str:
@@ -138,7 +157,7 @@ def markdown_table(rows: list) -> str:
     columns = list(rows[0])
     for row in rows[1:]:
         columns += [k for k in row if k not in columns]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
@@ -156,33 +175,66 @@ def load_results(run_dir: str | Path) -> dict:
     return out
 
 
+def _claim_status(recorded: dict) -> str:
+    if recorded["status"] == "indicative":
+        return f"indicative (leans {recorded['leaning']})"
+    return recorded["status"]
+
+
+def claim_rows(results: dict) -> list:
+    """One row per registered claim, as the notebooks in ``results`` recorded it ('not run' where
+    none did): claim, source, notebook, status, basis (why it is or is not a verdict), evidence."""
+    recorded = {c["id"]: c for r in results.values() for c in r.get("claims", [])}
+    rows = []
+    for cid, c in CLAIMS.items():
+        got = recorded.get(cid, {"status": "not run", "leaning": None, "evidence": "",
+                                 "basis": f"{c.notebook} did not run or failed"})
+        rows.append({"claim": c.text, "source": c.source, "notebook": c.notebook, "status": _claim_status(got),
+                     "basis": got.get("basis", ""), "evidence": got["evidence"]})
+    return rows
+
+
+def claim_counts(rows: list) -> str:
+    """'2 supported, 1 contradicted, 5 indicative (4 leaning supported, 1 leaning contradicted),
+    3 not run': verdicts and indicative checks counted apart."""
+    count = {s: sum(r["status"].split(" (")[0] == s for r in rows) for s in STATUSES}
+    leans = {s: sum(r["status"] == f"indicative (leans {s})" for r in rows) for s in ("supported", "contradicted")}
+    return (f"{count['supported']} supported, {count['contradicted']} contradicted, {count['indicative']} indicative "
+            f"({leans['supported']} leaning supported, {leans['contradicted']} leaning contradicted), "
+            f"{count['not run']} not run")
+
+
+def _data_label(sources: dict) -> str:
+    return ", ".join(f"{name}: {'embedded fallback' if src == 'fallback' else src}" for name, src in sources.items())
+
+
 def summary_markdown(run_dir: str | Path, run_info: dict | None = None) -> str:
-    results = load_results(run_dir)
+    """The run's summary: notebooks (status, time, data actually used), the paper claims with
+    their status and its basis, every table and note, the figures. A notebook that failed in
+    this run contributes nothing but its failure."""
     run_info = run_info or {}
+    status = run_info.get("notebooks", {})
+    results = {nb: r for nb, r in load_results(run_dir).items()
+               if not status.get(nb, {}).get("status", "done").startswith("failed")}
     lines = ["# companion: reproduction summary", ""]
     for key in ("profile", "device", "started", "finished"):
         if key in run_info:
             lines.append(f"- **{key}**: {run_info[key]}")
     lines.append("")
-    status = run_info.get("notebooks", {})
     lines += ["## Notebooks", "", markdown_table([
         {"notebook": nb, "status": status.get(nb, {}).get("status", "done" if nb in results else "not run"),
          "elapsed (s)": (results.get(nb) or {}).get("elapsed_s"),
-         "data": ", ".join(f"{k}: {v}" for k, v in (results.get(nb) or {}).get("data_sources", {}).items())}
+         "data": _data_label((results.get(nb) or {}).get("data_sources", {}))}
         for nb in sorted(set(results) | set(status))])]
     if any(v == "fallback" for r in results.values() for v in r.get("data_sources", {}).values()):
-        lines += ["> Some datasets came from the embedded scikit-image fallback: those numbers are "
-                  "not comparable with the papers'. Set COMPANION_DATA_DIR to the benchmark sets.", ""]
-    recorded = {c["id"]: c for r in results.values() for c in r.get("claims", [])}
-    lines += ["## Paper claims", ""]
-    rows = []
-    for cid, c in CLAIMS.items():
-        got = recorded.get(cid, {"status": "not run", "evidence": ""})
-        rows.append({"claim": c.text, "source": c.source, "notebook": c.notebook,
-                     "status": got["status"], "evidence": got["evidence"]})
-    lines.append(markdown_table(rows))
-    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
-    lines += [", ".join(f"{n} {s}" for s, n in counts.items()), ""]
+        lines += ["> Some datasets came from the embedded fallback (images shipped with scikit-image, a small digit "
+                  "set, synthetic kernels): claims checked on them are *indicative*, not verdicts. Set "
+                  "COMPANION_DATA_DIR to the benchmark sets.", ""]
+    rows = claim_rows(results)
+    lines += ["## Paper claims", "",
+              "_supported / contradicted_: judged on the papers' data with the papers' models or official weights. "
+              "_indicative_: the check ran on fallback images or on our CPU-trained stand-ins; it shows a direction, "
+              "not a verdict (the basis column says why).", "", markdown_table(rows), claim_counts(rows), ""]
     lines += ["## Tables", ""]
     for nb, r in results.items():
         for t in r.get("tables", []):
@@ -190,8 +242,12 @@ def summary_markdown(run_dir: str | Path, run_info: dict | None = None) -> str:
             if t.get("source"):
                 lines += [f"_Paper reference: {t['source']}_", ""]
             lines.append(markdown_table(t["rows"]))
+    notes = {}
+    for nb, r in results.items():
         for note in r.get("notes", []):
-            lines += [f"> {nb}: {note}", ""]
+            notes.setdefault(" ".join(note.split()), []).append(nb)
+    if notes:
+        lines += ["## Notes", ""] + [f"- {', '.join(nbs)}: {note}" for note, nbs in notes.items()] + [""]
     figures = [(nb, f) for nb, r in results.items() for f in r.get("figures", [])]
     if figures:
         lines += ["## Figures", ""] + [f"![{nb}]({f})" for nb, f in figures] + [""]

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import __version__, config
+from .checks import named_line, one_line
 from .report import summarize, write_atomic
 
 STANDARD = ("profile", "device", "output_dir")
@@ -79,6 +80,14 @@ def _fingerprint(notebook: Path, parameters: dict) -> dict:
             "companion": __version__, "parameters": parameters}
 
 
+def failure(err: Exception) -> str:
+    """One line for the console and the summary: the notebook's own exception (type and message,
+    from papermill's ``ename`` / ``evalue``), not papermill's header; the traceback stays in
+    ``<notebook>.failed.ipynb``."""
+    ename = getattr(err, "ename", None)
+    return named_line(ename, getattr(err, "evalue", "") or "") if ename else one_line(err)
+
+
 def _kernel_path(run_dir: Path) -> str:
     """A kernelspec for this very interpreter, first on JUPYTER_PATH, so the notebooks run
     in the environment that has companion, whatever other 'python3' kernels are installed."""
@@ -99,7 +108,7 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
     import papermill
     from tqdm.auto import tqdm
 
-    config.profile(profile)
+    preset = config.profile(profile).parameters
     config.device(device)
     extra = dict(parameters or {})
     clash = [k for k in extra if k in STANDARD]
@@ -122,8 +131,9 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
     bar = tqdm(chosen, desc="notebooks", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.stem)
+        chosen_params = {**preset.get(nb.stem.split("_")[0], {}), **extra}
         params = {"profile": profile, "device": device, "output_dir": str(run_dir),
-                  **{k: v for k, v in extra.items() if k in declared[nb]}}
+                  **{k: v for k, v in chosen_params.items() if k in declared[nb]}}
         fingerprint = _fingerprint(nb, params)
         state_path = run_dir / f"{nb.stem}.state.json"
         result_path = run_dir / f"{nb.stem}.json"
@@ -133,6 +143,7 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
                 info["notebooks"][nb.stem] = {"status": "done (resumed)", "elapsed_s": state.get("elapsed_s")}
                 continue
         state_path.unlink(missing_ok=True)
+        result_path.unlink(missing_ok=True)  # a failed rerun must not leave the last run's claims behind
         partial = run_dir / f".{nb.stem}.partial.ipynb"
         t0 = time.perf_counter()
         try:
@@ -141,7 +152,7 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
         except Exception as err:  # keep going: the summary reports the failure
             if partial.exists():
                 os.replace(partial, run_dir / f"{nb.stem}.failed.ipynb")
-            info["notebooks"][nb.stem] = {"status": f"failed: {type(err).__name__}: {str(err)[:300]}"}
+            info["notebooks"][nb.stem] = {"status": f"failed: {failure(err)}"}
             continue
         elapsed = round(time.perf_counter() - t0, 1)
         os.replace(partial, run_dir / f"{nb.stem}.ipynb")
@@ -151,6 +162,7 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
         write_atomic(state_path, json.dumps({**fingerprint, "elapsed_s": elapsed}, indent=1))
         info["notebooks"][nb.stem] = {"status": "done", "elapsed_s": elapsed}
     info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    write_atomic(run_dir / "run.json", json.dumps(info, indent=1))
     md, page = summarize(run_dir, info)
     info["summary"] = {"markdown": str(md), "html": str(page)}
     return info

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from . import config
+from .checks import one_line
 
 
 class WeightsError(RuntimeError):
@@ -28,7 +29,19 @@ class WeightsError(RuntimeError):
 
 
 class WeightsNotFoundError(WeightsError):
-    """An official file that is neither in the named directory, nor cached, nor downloadable."""
+    """An official file that is neither in the named directory, nor cached, nor downloadable.
+
+    ``short``: one line for a notebook that skips a section without it (``short_reason``)."""
+
+    def __init__(self, message: str, short: str | None = None):
+        super().__init__(message)
+        self.short = short or message
+
+
+def short_reason(err: Exception) -> str:
+    """One line saying why a model could not be built: for missing official weights, which file
+    and where it goes; otherwise the error's type and its first sentence (``checks.one_line``)."""
+    return err.short if isinstance(err, WeightsNotFoundError) else one_line(err)
 
 
 class UnpinnedWeightsWarning(UserWarning):
@@ -127,7 +140,12 @@ def _verify(path: Path, expected: str | None, what: str) -> Path:
 
 
 def locate(key: str, directory: str | Path | None = None, download: bool = True) -> Path:
-    """Path of the verified official file ``key`` (see the module docstring for the order)."""
+    """Path of the verified official file ``key`` (see the module docstring for the order).
+
+    A file that is nowhere to be found raises ``WeightsNotFoundError`` whose message starts with
+    the file and what to do (the URL, the folder variable) and ends with where it looked and why
+    no download helped; a failed download is one clause there, never a chained network traceback.
+    """
     entry = official(key)
     named = Path(directory).expanduser() if directory is not None else config.weights_dir()
     if named is not None and (named / entry.filename).is_file():
@@ -135,24 +153,29 @@ def locate(key: str, directory: str | Path | None = None, download: bool = True)
     cached = config.cache_dir() / "weights" / entry.filename
     if cached.is_file():
         return _verify(cached, entry.sha256, entry.architecture)
-    where = (f"{named / entry.filename} does not exist" if named is not None
-             else f"{config.WEIGHTS_ENV} is unset")
-    advice = (f"official weights {entry.filename} ({entry.architecture}) not found: {where} and "
-              f"{cached} is absent. Download {entry.url} (source: {entry.source}) into a folder "
-              f"as {entry.filename} and set {config.WEIGHTS_ENV} to that folder.")
+
+    def missing(failure: str) -> WeightsNotFoundError:
+        where = f"{named / entry.filename} does not exist" if named is not None else f"{config.WEIGHTS_ENV} is unset"
+        return WeightsNotFoundError(
+            f"official weights {entry.filename} ({entry.architecture}) not found: download {entry.url} "
+            f"(source: {entry.source}) into a folder as {entry.filename} and set {config.WEIGHTS_ENV} to that "
+            f"folder (or pass directory=). Looked here: {where}, {cached} is absent; {failure}.",
+            short=f"no official weights {entry.filename} (put it at ${config.WEIGHTS_ENV}/{entry.filename}; from {entry.url})")
+
     if entry.sha256 is None:
-        raise WeightsNotFoundError(advice + " (This file has no pinned sha256, so it is never downloaded "
-                                            "automatically.)")
+        raise missing("this file has no pinned sha256, so it is never downloaded automatically")
     if not download or config.offline():
-        raise WeightsNotFoundError(advice)
+        raise missing("downloads are off (COMPANION_OFFLINE=1)" if download else "download=False")
     import pooch
 
     try:
         pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=Path(entry.filename).name,
                        path=cached.parent, downloader=pooch.HTTPDownloader(timeout=60, progressbar=False))
-    except Exception as err:
-        raise WeightsNotFoundError(f"{advice} The download failed: {type(err).__name__}: {str(err)[:200]}") from err
-    return cached
+    except Exception as err:  # network down, host gone, or a sha256 mismatch
+        error = missing(f"download failed ({one_line(err, 80)})")
+    else:
+        return cached
+    raise error  # outside the except block: no "during handling of ..." network traceback before it
 
 
 def read_state_dict(path: str | Path, strip_prefix: str = "") -> dict:

@@ -95,11 +95,14 @@ def test_fallback_when_nothing_is_there(no_data):
     assert color.images.shape == (3, 3, 256, 256) and color.names[0] == "astronaut"
 
 
-def test_kernels_and_digits_have_no_fallback(no_data):
+def test_no_fallback_when_asked_for_none(no_data):
+    """Kernels and digits fall back too (tests/test_offline.py); fallback=False is a clear error."""
     with pytest.raises(data.DataNotFoundError, match="COMPANION_DATA_DIR"):
-        data.load_kernels("levin09")
+        data.load_kernels("levin09", fallback=False)
     with pytest.raises(data.DataNotFoundError, match="Seq2Seq_mnist"):
-        data.load_mnist()
+        data.load_mnist(fallback=False)
+    with pytest.raises(data.DataNotFoundError, match="dataset 'set12' not found: put its 12 file"):
+        data.load("set12", fallback=False)
 
 
 def test_kernels(data_dir):
@@ -111,7 +114,9 @@ def test_kernels(data_dir):
 
 
 def test_mnist(data_dir):
-    x, y = data.load_mnist()
+    digits = data.load_mnist()
+    x, y = digits
+    assert digits.source == "user" and digits.comparable and digits.indices[-1] == 9999
     assert x.shape == (10000, 1, 28, 28) and y.shape == (10000,)
     assert 0 <= x.min() and x.max() == 1 and set(y.tolist()) == set(range(10))
     assert y[:5].tolist() == [7, 2, 1, 0, 4]  # the first labels of the MNIST test split

@@ -56,7 +56,7 @@ def test_run_resume_and_failure(folder, tmp_path):
     out = tmp_path / "run"
     info = reproduce.run(folder=folder, output=out, progress=False, parameters={"value": 3})
     assert info["notebooks"]["01_tiny"]["status"] == "done"
-    assert info["notebooks"]["02_broken"]["status"].startswith("failed: PapermillExecutionError")
+    assert info["notebooks"]["02_broken"]["status"] == "failed: RuntimeError: deliberate failure"  # its own last line
     assert json.loads((out / "01_tiny.json").read_text())["parameters"] == {"value": 3}
     assert (out / "01_tiny.ipynb").is_file() and (out / "02_broken.failed.ipynb").is_file()
     assert not list(out.glob(".*partial*"))
@@ -92,7 +92,8 @@ def test_quickstart_runs_on_a_fresh_offline_machine(no_data, tmp_path, monkeypat
     assert results["data_sources"] == {"set12": "fallback"}
     assert all(w.startswith("ours") for w in results["weights"].values())
     assert {c["status"] for c in results["claims"]} == {"not run"}
-    assert "not comparable" in (tmp_path / "summary.md").read_text()
+    assert all("published figure" in c["basis"] and "fallback" in c["basis"] for c in results["claims"])
+    assert "embedded fallback" in (tmp_path / "summary.md").read_text()
 
 
 def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
@@ -103,7 +104,8 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     results = json.loads((tmp_path / "01_attack.json").read_text())
     claims = {c["id"]: c["status"] for c in results["claims"]}
     assert set(claims) == {cid for cid, c in CLAIMS.items() if c.notebook == "01_attack"}
-    assert claims["attack_every_model_drops"] == "supported"
+    assert claims["attack_every_model_drops"] == "indicative"  # it rests on our stand-ins too
+    assert claims["blind_drops_more_than_dncnn"] in ("supported", "contradicted")  # official weights, Set12 crops
     table3 = next(t for t in results["tables"] if t["id"] == "table_iii")
     dmr = {r["model"]: r["DMR"] for r in table3["rows"] if r["DMR"] is not None}
     assert {"dncnn_s25", "dncnn_b", "rddcnn_b", "ecndnet_s25", "dpir_small_gray", "deamnet_small"} <= set(dmr)
@@ -246,7 +248,8 @@ def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
     r.table("t", "nan becomes null", [{"x": float("nan")}])
     r.save()
     text = report.summary_markdown(tmp_path)
-    assert f"1 supported, 0 contradicted, {len(CLAIMS) - 1} not run" in text
+    assert f"1 supported, 0 contradicted, 0 indicative (0 leaning supported, 0 leaning contradicted), " \
+           f"{len(CLAIMS) - 1} not run" in text
     assert json.loads((tmp_path / "00_quickstart.json").read_text())["tables"][0]["rows"] == [{"x": None}]
 
 

@@ -226,7 +226,7 @@ MODELS = {s.name: s for s in [
                 official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12") for s in (15, 25, 50)],
     ModelSpec("dncnn_b", lambda batch_norm=False, **kw: DnCNN(1, 20, batch_norm=batch_norm), 1, "blind", _DNCNN,
               official="dncnn_gray_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN,
-              recipes=_recipes(dict(steps=2000, batch_size=32, sigma=(0.0, 55.0)), _DNCNN_B_PAPER)),
+              recipes=_recipes(dict(steps=2000, batch_size=32, sigma=(0.0, 55.0), **_FROM_IDENTITY), _DNCNN_B_PAPER)),
     ModelSpec("cdncnn_b", lambda batch_norm=False, **kw: DnCNN(3, 20, batch_norm=batch_norm), 3, "blind", _DNCNN,
               official="dncnn_color_blind", notes="trained for sigma in [0, 55]", train_kwargs=_BN,
               recipes=_recipes(dict(steps=2000, batch_size=32, sigma=(0.0, 55.0)), _DNCNN_B_PAPER)),

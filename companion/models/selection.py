@@ -7,6 +7,7 @@ by us, see its model card) stands in, and ``model.info['stands_in_for']`` says s
 
 import torch
 
+from ..weights import short_reason
 from . import create, list_models, spec
 
 STAND_INS = {"dpir_gray": "dpir_small_gray", "dpir_color": "dpir_small_color", "curvpnp": "curvpnp_small",
@@ -46,7 +47,7 @@ def load(names: list, sigma: float, device: str | torch.device = "cpu", channels
             try:
                 model = create(candidate, sigma=sigma if spec(candidate).bindable else None, device=device)
             except Exception as err:  # missing or corrupt weights: say why, try the stand-in
-                skipped[candidate] = f"{type(err).__name__}: {err}"
+                skipped[candidate] = short_reason(err)
                 continue
             if candidate != name:
                 model.info["stands_in_for"] = name
