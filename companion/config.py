@@ -36,7 +36,7 @@ class Profile:
 _SMOKE = {
     "00": dict(max_images=2),
     "01": dict(max_images=2, crop=64),
-    "02": dict(max_images=2, crop=64),
+    "02": dict(max_images=2, crop=64, gray_models="tables", color_models="tables"),
     "03": dict(max_images=2, crop=64),
     "04": dict(max_images=1, crop=48, budgets=[5], strengths=[2, 4], restarts=2),
     "05": dict(max_images=2, crop=48, classical=["bm3d", "tv"], whitebox_targets=["tv"], whitebox_images=1,

@@ -14,6 +14,9 @@ def test_every_notebook_runs_offline_and_judges_nothing(no_data, tmp_path, monke
     assert len(status) == len(reproduce.available()) and set(status.values()) == {"done"}, status
     recorded = [c for nb in status for c in json.loads((tmp_path / f"{nb}.json").read_text())["claims"]]
     assert {c["id"] for c in recorded} == set(CLAIMS)  # every claim is accounted for, run or not
+    quickstart = json.loads((tmp_path / "00_quickstart.json").read_text())
+    assert quickstart["data_sources"] == {"set12": "fallback"}
+    assert all(w.startswith("ours") for w in quickstart["weights"].values())  # our checkpoints stand in
     assert not [c["id"] for c in recorded if c["status"] in ("supported", "contradicted")]
     assert all(c["basis"] or c["evidence"] for c in recorded if c["status"] != "indicative")
     summary = (tmp_path / "summary.md").read_text()
