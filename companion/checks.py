@@ -68,3 +68,12 @@ def named_line(name: str, message: str, limit: int = 200) -> str:
         cut = text.find(". ", 40, limit)
         text = text[:cut + 1] if cut > 0 else text[:limit - 3] + "..."
     return f"{name}: {text}" if text else name
+
+
+def lookup(table, key, what: str, known=None):
+    """``table[key]``, or a one-line ValueError naming the unknown ``what`` and the known keys
+    (``known``: the list to show, default the table's keys, sorted)."""
+    if key not in table:
+        names = known if known is not None else sorted(map(str, table))
+        raise ValueError(f"unknown {what} {key!r}; registered: {', '.join(names)}")
+    return table[key]

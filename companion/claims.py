@@ -13,6 +13,7 @@ reason, but it is not a verdict. A claim that quotes a published figure on a nam
 """
 
 from dataclasses import dataclass
+from typing import Callable
 
 STATUSES = ("supported", "contradicted", "indicative", "not run")
 
@@ -126,10 +127,35 @@ CLAIMS = {c.id: c for c in [
           "deviation, its values are closer (Wasserstein distance) to that noise than to either other noise type."),
 ]}
 
+CHECKS: dict = {}  # claim id -> its check, registered by the experiment that owns the claim
+
+
 def claim(claim_id: str) -> Claim:
     if claim_id not in CLAIMS:
         raise ValueError(f"unknown claim {claim_id!r}; registered: {', '.join(sorted(CLAIMS))}")
     return CLAIMS[claim_id]
+
+
+def check(claim_id: str) -> Callable:
+    """Register the decorated function as the check of claim ``claim_id``: it takes what the
+    notebook measured and returns ``(agrees, evidence)``, ``agrees`` True, False or None (not
+    checkable, ``evidence`` says why). The experiment module that owns the claim declares it, so
+    thresholds and the paper's numbers live beside the code that measures, never in a notebook."""
+    claim(claim_id)
+
+    def register(fn: Callable) -> Callable:
+        CHECKS[claim_id] = fn
+        return fn
+    return register
+
+
+def run_check(claim_id: str, *measured, **options) -> tuple:
+    """``(agrees, evidence)`` from the registered check of ``claim_id``."""
+    c = claim(claim_id)
+    if claim_id not in CHECKS:
+        raise ValueError(f"claim {claim_id!r} has no registered check: import the experiment module of "
+                         f"{c.notebook} (companion.experiments)")
+    return CHECKS[claim_id](*measured, **options)
 
 
 def _papers_weights(weights: str) -> bool:

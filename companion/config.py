@@ -2,8 +2,8 @@
 
 Three profiles: ``quick`` runs every notebook on a laptop CPU in minutes (fewer images, fewer
 attack steps, short training), ``paper`` follows the papers' protocol and is meant for a GPU,
-``smoke`` runs every notebook on one or two tiny images to check that it runs (CI). Each
-notebook maps the profile to its own sizes in its first cells, and says which it used.
+``smoke`` runs every notebook on one or two tiny images to check that it runs (CI). A profile
+carries each notebook's sizes (``Profile.sizes_for``), so no notebook tests a profile's name.
 """
 
 import os
@@ -23,14 +23,23 @@ class Profile:
     """How much work a notebook does: ``quick`` (CPU, minutes), ``paper`` (GPU) or ``smoke``
     (every notebook on one or two tiny images with the fewest steps, to check that it runs).
 
-    ``parameters`` maps a notebook's number to the parameters the profile sets for it (the
-    notebook maps the profile to its other sizes itself); ``reproduce`` passes them unless the
-    user sets the same parameter.
+    ``parameters`` maps a notebook's number to the parameters the profile sets for it;
+    ``reproduce`` passes them unless the user sets the same parameter. ``sizes`` maps a
+    notebook's number to the sizes its parameters default to (image counts, crops, steps),
+    read with ``sizes_for``.
     """
 
     name: str
     description: str
     parameters: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)
+
+    def sizes_for(self, section: str, **given) -> dict:
+        """The sizes notebook ``section`` ('01', ...) runs at under this profile, each replaced by
+        the value the user ``given`` where that is not None."""
+        sizes = dict(self.sizes.get(section, {}))
+        sizes.update({k: v for k, v in given.items() if v is not None})
+        return sizes
 
 
 _SMOKE = {
@@ -50,11 +59,37 @@ _SMOKE = {
                one_pixel_digits=2, de_population=10, de_generations=2),
 }
 
+# per notebook, the sizes each profile runs at where the user leaves a parameter at None
+_QUICK_SIZES: dict = {
+    "00": {},
+    "01": {},
+    "02": {},
+    "03": {},
+    "04": {},
+    "05": {},
+    "06": {},
+    "07": {},
+    "08": {},
+}
+_PAPER_SIZES: dict = {
+    "00": {},
+    "01": {},
+    "02": {},
+    "03": {},
+    "04": {},
+    "05": {},
+    "06": {},
+    "07": {},
+    "08": {},
+}
+
 PROFILES = {
-    "quick": Profile("quick", "CPU, minutes: a few images per set, few attack steps, short training"),
-    "paper": Profile("paper", "the papers' protocol: whole test sets, full training; meant for a GPU"),
+    "quick": Profile("quick", "CPU, minutes: a few images per set, few attack steps, short training",
+                     sizes=_QUICK_SIZES),
+    "paper": Profile("paper", "the papers' protocol: whole test sets, full training; meant for a GPU",
+                     sizes=_PAPER_SIZES),
     "smoke": Profile("smoke", "every notebook on one or two tiny images, fewest steps: checks that it runs; "
-                     "its claims are never verdicts", _SMOKE),
+                     "its claims are never verdicts", _SMOKE, sizes=_QUICK_SIZES),
 }
 
 

@@ -7,9 +7,11 @@ PSNR / SSIM / MAE on the 0-255 scale, averages taken over per-image values.
 
 import contextlib
 
+import numpy as np
 import torch
 
 from . import metrics, noise
+from .batching import by_size
 from .checks import as_batch, check_noisy_range
 
 
@@ -43,6 +45,34 @@ def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     check_noisy_range(x)
     with eval_mode(model):
         return model(x)
+
+
+def denoised_psnr(model: torch.nn.Module, noisy, clean, batch_size: int | None = None) -> np.ndarray:
+    """Per-image PSNR (dB, float64) of the clipped denoised ``noisy`` against ``clean``: the one
+    measurement every measure of the package makes, 10 log10(255^2 / MSE(clip(D(x')), y)).
+
+    ``noisy``: an NCHW batch, or a list of 1CHW tensors of mixed sizes (denoised in groups of one
+    size, results in list order). ``clean``: the same shape (or list), or one 1CHW image that
+    every sample is compared with. ``batch_size``: samples per forward pass (None: a whole group).
+    """
+    device = model_device(model)
+    if isinstance(noisy, (list, tuple)):
+        if not isinstance(clean, (list, tuple)) or len(clean) != len(noisy):
+            raise ValueError("noisy and clean must both be lists of the same length")
+        out = np.empty(len(noisy))
+        for indices in by_size(noisy):
+            out[indices] = denoised_psnr(model, torch.cat([noisy[i] for i in indices]),
+                                         torch.cat([clean[i] for i in indices]), batch_size)
+        return out
+    noisy = as_batch(noisy, "noisy image")
+    clean = as_batch(clean, "clean image").to(device)
+    step = batch_size or noisy.shape[0]
+    scores = []
+    for i in range(0, noisy.shape[0], step):
+        x = noisy[i:i + step].to(device)
+        y = clean if clean.shape[0] == 1 and x.shape[0] > 1 else clean[i:i + step]
+        scores.append(metrics.psnr(denoise(model, x).clamp(0, 1), y.expand_as(x)).cpu().numpy())
+    return np.concatenate(scores).astype(np.float64)
 
 
 def denoising(model: torch.nn.Module, images, kind: str, level: float, seed: int = 0, keep_outputs: bool = False,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .claims import CLAIMS, STATUSES, claim, judge
+from .claims import CLAIMS, STATUSES, claim, judge, run_check
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
@@ -115,6 +115,13 @@ class Results:
         self.data["claims"] = [x for x in self.data["claims"] if x["id"] != claim_id]
         self.data["claims"].append({"id": claim_id, **verdict, "evidence": evidence})
         return verdict["status"]
+
+    def check(self, claim_id: str, *measured, models: list | None = None, datasets: list | None = None,
+              **options) -> str:
+        """Run the registered check of ``claim_id`` (``claims.check``) on what was ``measured`` and
+        record its outcome with ``claim``; a notebook never holds a claim's threshold itself."""
+        agrees, evidence = run_check(claim_id, *measured, **options)
+        return self.claim(claim_id, agrees, evidence, models=models, datasets=datasets)
 
     def _recorded(self, key: str, names: list | None, what: str) -> dict:
         recorded = self.data[key]
