@@ -13,9 +13,14 @@ import re
 import sys
 from pathlib import Path
 
-from companion import report
+from companion import io, report
 
 START, END = "<!-- claims:start -->", "<!-- claims:end -->"
+
+
+def short(claim: str) -> str:
+    """A claim's statement without its parentheses and its elaboration after a colon."""
+    return re.sub(r"\s*\([^)]*\)", "", claim).split(": ")[0].rstrip(".") + "."
 
 
 def block(run_dir: Path) -> str:
@@ -27,7 +32,7 @@ def block(run_dir: Path) -> str:
     run = json.loads(state.read_text()) if state.is_file() else {}
     profile = {r["parameters"].get("profile") for r in results.values()}
     sources = sorted({f"{k}: {v}" for r in results.values() for k, v in r.get("data_sources", {}).items()})
-    rows = [{"notebook": r["notebook"].split("_")[0], "claim": r["claim"].split(" (")[0], "status": r["status"]}
+    rows = [{"notebook": r["notebook"].split("_")[0], "claim": short(r["claim"]), "status": r["status"]}
             for r in report.claim_rows(results)]
     head = (f"Run: profile {', '.join(sorted(p for p in profile if p))}, {len(results)} notebooks"
             + (f", finished {run['finished']}" if run.get("finished") else "")
@@ -46,7 +51,7 @@ def main(argv=None) -> int:
         return 2
     new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: f"{START}\n{block(args.run_dir)}\n{END}",
                  text, flags=re.S)
-    report.write_atomic(args.readme, new)
+    io.write_atomic(args.readme, new)
     print(f"wrote the claims of {args.run_dir} into {args.readme}")
     return 0
 
