@@ -2,7 +2,7 @@
 
     python benchmarks/adversarial_training_cost.py [--device cpu] [--batch 16] [--patch 40] [--repeats 5]
 
-For each mode of ``companion.models.ADVERSARIAL_MODES`` (the recipes of notebook 04), the median
+For each mode of ``companion.train.ADVERSARIAL_MODES`` (the recipes of notebook 04), the median
 wall time of one optimizer step of DnCNN-S (loss, backward, Adam step) over ``repeats`` steps,
 and its ratio to normal training measured in the same process. What to expect from counting
 forward + backward passes: Ning et al.'s mix attacks half the batch for T = 5 steps (about 3.5x),
@@ -33,7 +33,7 @@ def main() -> None:
     print(f"| mode | s / step ({args.batch} x {args.patch}x{args.patch}, {device}) | ratio to nt |")
     print("|---|---|---|")
     base = None
-    for mode, fields in models.ADVERSARIAL_MODES.items():
+    for mode, fields in train.ADVERSARIAL_MODES.items():
         cfg = train.TrainConfig(batch_size=args.batch, patch_size=args.patch, sigma=25.0, **fields)
         model = models.create("dncnn_s25", device=device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)

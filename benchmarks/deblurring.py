@@ -3,7 +3,7 @@ Levin et al.'s kernels, its stability under the untargeted attack, and the cost 
 
     python benchmarks/deblurring.py [--images 12] [--crop 96] [--steps 50] [--repeats 3]
 
-Per network (``companion.deblurring``): mean PSNR of the blurred and the restored Set12 images
+Per network (``companion.experiments.deblurring``): mean PSNR of the blurred and the restored Set12 images
 (whole images, kernel i mod 8, sigma 2.55), then on ``--images`` crops of BSD68 the untargeted
 attack at eps 8/255 (``--steps`` Adam steps of 0.001, learned gradient descent attacked unrolled
 for 10 steps): the median amplification ||N(y') - N(y)|| / ||y' - y|| and the mean PSNR drop;
@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from timing import median_time
 
-from companion import data, deblurring
+from companion import data, physics
 from companion.attacks import deblur_pgd
+from companion.experiments import deblurring
 
 
 def main() -> None:
@@ -37,12 +38,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     cpu = torch.device("cpu")
     for name in deblurring.NETWORKS:
-        net = deblurring.create(name)
+        net = deblurring.network(name)
         rows = deblurring.evaluate(net, set12)
-        r, _ = deblurring.attack_rows(net, crops, kernels, crops, 8 / 255, {"untargeted": args.steps},
+        r, _ = deblurring.table1_rows(net, crops, kernels, crops, 8 / 255, {"untargeted": args.steps},
                                       attacks=("untargeted",))
         bound = deblurring.Bound(deblurring.for_attack(net), kernels[:1])
-        y = deblurring.degrade(big, kernels[:1])
+        y = physics.degrade(big, kernels[:1], deblurring.SIGMA)
         restore_s = median_time(lambda: deblurring.restore(net, y, kernels[:1]), args.repeats, cpu)
         step_s = median_time(lambda: deblur_pgd(bound, y, 8 / 255, steps=1), args.repeats, cpu)
         print(f"| {name} | {deblurring.mean(rows, 'blurred_psnr'):.2f} | {deblurring.mean(rows, 'psnr'):.2f} | "

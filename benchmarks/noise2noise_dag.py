@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from timing import median_time
 
-from companion import dag_study, models
+from companion import models
 from companion.attacks import dag
 from companion.attacks.dag import SETTINGS
+from companion.experiments import noise2noise_dag as dag_study
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import config
 
@@ -30,108 +29,21 @@ def _reproduce(args) -> int:
 
 
 def _train(args) -> int:
-    """Train a zoo model with its recipe for ``--profile`` (flags override it), from scratch or
-    from the weights of its ``init`` model, and write our checkpoint and its model card."""
-    import time
+    """Train a zoo model with its recipe for ``--profile`` (flags override it) into our checkpoint
+    and its model card (``train.card.train_model``)."""
+    from .train.card import CannotTrain, summary, train_model
 
-    import numpy as np
-    import torch
-
-    from . import data, deblurring, evaluation, models, train, weights
-
-    entry = models.spec(args.model)
-    device = config.device(args.device)
-    recipe = entry.recipe(args.profile)
     overrides = {"steps": args.steps, "batch_size": args.batch_size, "patch_size": args.patch_size, "lr": args.lr,
                  "sigma": tuple(args.sigma_range) if args.sigma_range else args.sigma, "seed": args.seed,
                  "weight_init": args.weight_init}
-    recipe.update({k: v for k, v in overrides.items() if v is not None})
-    cfg, extras = train.from_recipe(recipe)
-    recalibrate_batches, store_half = extras["recalibrate_batches"], extras["store_half"]
-    if entry.init and extras["weight_init"] == "identity":
-        print(f"error: {args.model} is fine-tuned from {entry.init}; an identity start is for training from scratch",
-              file=sys.stderr)
+    try:
+        path, card = train_model(args.model, args.profile, overrides, args.eval_sigma, args.dataset, args.device,
+                                 args.name, args.out, args.state, " ".join(["python -m companion"] + sys.argv[1:]))
+    except CannotTrain as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    dataset = args.dataset or ("train400" if entry.channels == 1 else "cbsd432")
-    torch.manual_seed(cfg.seed)
-    if entry.init:
-        model = models.create(entry.init, device=device)
-        initialized_from = f"{entry.init}, {model.info['weights']}"
-    else:
-        model = entry.build(**dict(entry.train_kwargs)).to(device)
-        if extras["weight_init"] == "identity":
-            model.start_from_identity()
-    images = data.load(dataset, color=entry.channels == 3)
-    if not images.comparable:
-        print(f"error: {dataset} is not available (fallback images); set {config.DATA_ENV}", file=sys.stderr)
-        return 2
-    name = args.name or args.model
-    state = Path(args.state or config.project_root() / "outputs" / "train" / f"{name}.state.pt")
-    result = train.train(model, images, cfg, state)
-    train.recalibrate(model, images, cfg, recalibrate_batches)
-    model = model.deployable()
-    if store_half:  # evaluate the weights as shipped
-        model = model.half().float()
-    eval_level = _eval_level(entry.noise, cfg, args.eval_sigma)
-    if entry.bindable:
-        model.sigma = float(eval_level)
-    evaluation_sets = ["set12"] if entry.channels == 1 else ["set3c", "cbsd68"]
-    scores = {}
-    noise_kwargs = {"dispersion": cfg.dispersion} if cfg.dispersion else {}
-    for test_set in evaluation_sets:
-        if cfg.mode == "deblur":
-            steps = deblurring.LGD_EVAL_STEPS if args.model == "lgd_small" else None  # as Gandikota et al.
-            eval_level, deblurrer = deblurring.SIGMA, deblurring.Deblurrer(model, name, steps)
-            rows = deblurring.evaluate(deblurrer, data.load(test_set, device=device))
-            noise_kwargs = {"blur": "circular, Levin et al.'s 8 kernels (image i: kernel i mod 8)",
-                            **({"unrolled_steps": deblurrer.steps} if deblurrer.steps else {})}
-        else:
-            rows, _ = evaluation.denoising(model, data.load(test_set, device=device), entry.noise, eval_level,
-                                           seed=0, **noise_kwargs)
-        scores[test_set] = {"psnr": round(float(np.mean([r["psnr"] for r in rows])), 3),
-                            "ssim": round(float(np.mean([r["ssim"] for r in rows])), 4)}
-    level = (f"U[{cfg.sigma[0]:g}, {cfg.sigma[1]:g}] per patch" if isinstance(cfg.sigma, tuple) else f"{cfg.sigma:g}")
-    card = {
-        "name": name, "model": args.model, "architecture": repr(model).splitlines()[0].rstrip("("),
-        "variant": entry.variant, "parameters": sum(p.numel() for p in model.parameters()), "paper": entry.paper,
-        "notes": entry.notes, "profile": args.profile,
-        "trained_by": "companion.train: " + " ".join(["python -m companion"] + sys.argv[1:]),
-        "data": f"{dataset} ({len(images)} images, {'color' if entry.channels == 3 else 'gray'}), "
-                f"random {cfg.patch_size}x{cfg.patch_size} patches with the 8 flips/rotations",
-        "noise": f"{cfg.noise}, level {level}" + {"noise2noise": ", noisy targets (Noise2Noise)",
-                                                  "deblur": f", after a random blur of the {cfg.kernels} bank "
-                                                  "(train.training_kernels)"}.get(cfg.mode, ""),
-        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(cfg).items()},
-        "recalibrated_statistics": f"running statistics re-estimated on {recalibrate_batches} batches after training"
-        if recalibrate_batches else "as trained",
-        "training_network": "with batch normalization, folded into the convolutions after training"
-        if dict(entry.train_kwargs).get("batch_norm") else "as shipped",
-        "from_scratch": not entry.init, **({"initialized_from": initialized_from} if entry.init else {
-            "weight_init": "identity (Denoiser.start_from_identity)" if extras["weight_init"] == "identity"
-            else "PyTorch's default"}),
-        "stored_as": "float16 (loads into float32)" if store_half else "float32",
-        "device": str(device), "torch": torch.__version__,
-        "wall_time_s": round(result["elapsed_s"]), "final_loss": float(np.mean(result["loss"][-100:])),
-        "evaluation": {"noise": "blur + gaussian" if cfg.mode == "deblur" else entry.noise, "level": eval_level,
-                       **noise_kwargs, "seed": 0, **scores,
-                       "conventions": "noise unclipped, image i seeded with i, output clipped"},
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    path = weights.save_ours(name, model.half() if store_half else model, card, args.out)
-    print(f"wrote {path} and its model card: {card['evaluation']['noise']} {eval_level:g}: "
-          + ", ".join(f"{k} {v['psnr']:.2f} dB / SSIM {v['ssim']:.4f}" for k, v in scores.items()))
+    print(summary(path, card))
     return 0
-
-
-def _eval_level(noise: str, cfg, gaussian_sigma: float) -> float:
-    """The model card's test noise level: ``--eval-sigma`` for Gaussian models, the training
-    photon count for Poisson (the middle of a range), impulse probability 0.2 (Plummer & Hauser's
-    "p0.2" model)."""
-    if noise == "gaussian":
-        return gaussian_sigma
-    if noise == "poisson":
-        return float(sum(cfg.sigma) / 2 if isinstance(cfg.sigma, tuple) else cfg.sigma)
-    return 0.2
 
 
 def _models(args) -> int:

@@ -27,7 +27,7 @@ import torch
 from . import noise
 from .attacks import denoising_pgd
 from .evaluation import model_device
-from .weights import save_atomic
+from .io import save_torch
 
 
 @dataclass
@@ -44,6 +44,12 @@ class AdversarialSet:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def check_made_on(self, images) -> None:
+        """A one-line ValueError unless this set was made on ``images`` (the same names, in order)."""
+        if list(self.names) != list(images.names):
+            raise ValueError(f"the adversarial set of {self.source} was made on {self.names[:3]}..., "
+                             "not on these images")
 
 
 def _sha(*chunks: bytes) -> str:
@@ -139,5 +145,5 @@ def adversarial_set(model: torch.nn.Module, images, sigma: float = 25, seed: int
     made = AdversarialSet(source, list(images.names), [x.detach().cpu() for x in noisy],
                           [x.detach().cpu() for x in adv], params, path, False)
     if path is not None:
-        save_atomic({"params": params, "names": made.names, "noisy": made.noisy, "adv": made.adv}, path)
+        save_torch({"params": params, "names": made.names, "noisy": made.noisy, "adv": made.adv}, path)
     return made

@@ -62,25 +62,27 @@ _SMOKE = {
 # per notebook, the sizes each profile runs at where the user leaves a parameter at None
 _QUICK_SIZES: dict = {
     "00": {},
-    "01": {},
-    "02": {},
-    "03": {},
-    "04": {},
-    "05": {},
-    "06": {},
-    "07": {},
-    "08": {},
+    "01": dict(images=4, crop=96),
+    "02": dict(images=4, crop=96),
+    "03": dict(images=4, crop=96, angles=16),
+    "04": dict(images=2, crop=80, sigmas=[25], datasets=["set12"], restarts=2, sweep_images=1),
+    "05": dict(images=4, crop=96, whitebox_images=2, whitebox_crop=64, spsa_iterations=5, spsa_samples=4,
+               purifier_eps=[0.1], purifier_steps=10, digits_test=40),
+    "06": dict(images=4, crop=96, seeds=[0], table_sigmas=[15]),
+    "07": dict(crop=48, images=2, steps_targeted=24, steps_untargeted=12, lr=3e-3),
+    "08": dict(crops=24, digits_test=40, one_pixel_digits=20, de_population=60, de_generations=15),
 }
 _PAPER_SIZES: dict = {
     "00": {},
-    "01": {},
-    "02": {},
-    "03": {},
-    "04": {},
-    "05": {},
-    "06": {},
-    "07": {},
-    "08": {},
+    "01": dict(images=12, crop=None),
+    "02": dict(images=12, crop=None),
+    "03": dict(images=12, crop=None, angles=100),
+    "04": dict(images=None, crop=None, sigmas=[15, 25], datasets=["set12", "bsd68"], restarts=5, sweep_images=4),
+    "05": dict(images=12, crop=None, whitebox_images=4, whitebox_crop=96, bpda_steps=20, spsa_iterations=40,
+               spsa_samples=16, purifier_eps=[0.05, 0.1, 0.15, 0.2], purifier_steps=40, digits_test=500),
+    "06": dict(images=None, crop=None, seeds=[0, 1, 2], table_sigmas=[25, 15]),
+    "07": dict(crop=128, images=68, steps_targeted=500, steps_untargeted=250, lr=1e-3),
+    "08": dict(crops=500, digits_test=1000, one_pixel_digits=100, de_population=400, de_generations=100),
 }
 
 PROFILES = {

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 
 from . import config
+from .batching import by_size
 from .checks import one_line
+from .io import checksums
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -105,17 +107,6 @@ def dataset(name: str) -> Dataset:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; registered: {', '.join(list_datasets())}")
     return DATASETS[name]
-
-
-def checksums() -> dict:
-    """``{'set12/01.png': sha256, ...}`` for every file the registry pins."""
-    text = resources.files("companion").joinpath("checksums.txt").read_text()
-    table = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, path = line.split()
-            table[path.removeprefix("data/").removeprefix("weights/")] = digest
-    return table
 
 
 def manifest(name: str) -> dict:
@@ -237,12 +228,9 @@ class ImageSet:
 
     def groups(self):
         """Yield ``(indices, NCHW tensor)`` for runs of same-size images, for batched work."""
-        items = list(self)
-        by_size = {}
-        for i, (_, img) in enumerate(items):
-            by_size.setdefault(tuple(img.shape[-3:]), []).append(i)
-        for indices in by_size.values():
-            yield indices, torch.cat([items[i][1] for i in indices])
+        images = [img for _, img in self]
+        for indices in by_size(images):
+            yield indices, torch.cat([images[i] for i in indices])
 
 
 def to_gray(x: np.ndarray) -> np.ndarray:

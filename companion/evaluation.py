@@ -47,6 +47,11 @@ def denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
+def clipped_denoise(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``denoise`` clipped to [0, 1]: the output every measure of the package scores."""
+    return denoise(model, x).clamp(0, 1)
+
+
 def denoised_psnr(model: torch.nn.Module, noisy, clean, batch_size: int | None = None) -> np.ndarray:
     """Per-image PSNR (dB, float64) of the clipped denoised ``noisy`` against ``clean``: the one
     measurement every measure of the package makes, 10 log10(255^2 / MSE(clip(D(x')), y)).
@@ -70,8 +75,8 @@ def denoised_psnr(model: torch.nn.Module, noisy, clean, batch_size: int | None =
     scores = []
     for i in range(0, noisy.shape[0], step):
         x = noisy[i:i + step].to(device)
-        y = clean if clean.shape[0] == 1 and x.shape[0] > 1 else clean[i:i + step]
-        scores.append(metrics.psnr(denoise(model, x).clamp(0, 1), y.expand_as(x)).cpu().numpy())
+        y = clean if clean.shape[0] == 1 else clean[i:i + step]
+        scores.append(metrics.psnr(clipped_denoise(model, x), y.expand_as(x)).cpu().numpy())
     return np.concatenate(scores).astype(np.float64)
 
 
@@ -88,7 +93,7 @@ def denoising(model: torch.nn.Module, images, kind: str, level: float, seed: int
     for indices, clean in images.groups():
         clean = clean.to(device)
         noisy = noise.add(kind, clean, level, seed=[seed + i for i in indices], **noise_kwargs)
-        out = denoise(model, noisy).clamp(0, 1)
+        out = clipped_denoise(model, noisy)
         scores = metrics.evaluate(out, clean)
         noisy_psnr = metrics.psnr(noisy.clamp(0, 1), clean).cpu().numpy()
         for j, i in enumerate(indices):

@@ -10,6 +10,7 @@ reads from outside (datasets, official weights) is checked against the sha256 pi
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -18,18 +19,19 @@ from pathlib import Path
 @contextlib.contextmanager
 def atomic(path: str | Path, suffix: str = ".tmp"):
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds,
-    remove it when it fails. ``suffix`` keeps the extension a writer may infer the format from."""
+    remove it when it fails. ``suffix`` keeps the extension a writer may infer the format from.
+    The temporary file is ``.<name><suffix>`` in a private folder: its name is the same on every
+    run (``torch.save`` names the archive inside a checkpoint after it, so the bytes are too)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
+    folder = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.")
+    tmp = Path(folder) / f".{path.name}{suffix}"
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are ordinary files
+        yield tmp
+        os.chmod(tmp, 0o644)  # results are ordinary files, whatever the umask
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_atomic(path: str | Path, text: str) -> Path:

@@ -341,7 +341,7 @@ def facet_lines(data, x: str, y: str, *, xlabel: str, ylabel: str, hue=None, col
 def accuracy_curves(noise_rows, fgsm_rows, pixel_rows, title: str = ""):
     """Plummer & Hauser Figures 7 and 12 and FGSM: the digit classifier's accuracy (share of the
     test digits classified right) under random noise (per noise type), FGSM and the One Pixel
-    attack, from ``digit_baseline``'s rows."""
+    attack, from ``experiments.noise2noise_dag``'s rows."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), sharey=True, layout="constrained")
     sns.lineplot(noise_rows, x="fraction", y="accuracy", hue="noise", marker="o", ax=axes[0])
     sns.lineplot(fgsm_rows, x="eps", y="accuracy", marker="o", ax=axes[1])

@@ -9,8 +9,6 @@ into ``summary.md`` and ``summary.html``.
 import datetime as _dt
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,22 +16,7 @@ import numpy as np
 
 from . import __version__
 from .claims import CLAIMS, STATUSES, claim, judge, run_check
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+from .io import atomic, write_atomic
 
 
 def _plain(value):
@@ -135,10 +118,8 @@ class Results:
     def figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as ``<output_dir>/figures/<notebook>_<name>.png``."""
         path = self.output_dir / "figures" / f"{self.notebook}_{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
         rel = str(path.relative_to(self.output_dir))
         if rel not in self.data["figures"]:
             self.data["figures"].append(rel)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from . import __version__, config
 from .checks import named_line, one_line
-from .report import summarize, write_atomic
+from .io import write_atomic
+from .report import summarize
 
 STANDARD = ("profile", "device", "output_dir")
 KERNEL = "companion-python"

@@ -20,9 +20,9 @@ import torch
 
 from . import metrics, noise
 from .adversarial_sets import adversarial_set
-from .attacks import clean_image_pgd, denoising_pgd, obsatk
+from .attacks import clean_image_pgd, denoising_pgd, engine, obsatk
 from .attacks.obsatk import observation_sigma
-from .evaluation import denoise, model_device
+from .evaluation import clipped_denoise, denoised_psnr, model_device
 
 METRIC_NAMES = ("psnr", "mae", "ssim")
 
@@ -33,16 +33,6 @@ between independent sigma-25 noise draws (median standard deviation 0.046 dB for
 drop that a random sign perturbation of the gray budget (+-0.012) causes (0.03-0.04 dB): a drop
 beyond M is not chance. For the color budget (eps 0.055) a random perturbation alone costs
 0.7-1.2 dB, so transfer tables also report ``control_drop`` (see ``transfer_rows``)."""
-
-
-def _psnr(model, inputs, clean) -> float:
-    """PSNR of the clipped denoised ``inputs`` (one image) against ``clean``."""
-    return float(metrics.psnr(denoise(model, inputs).clamp(0, 1), clean)[0])
-
-
-def _check_made_on(made, images) -> None:
-    if list(made.names) != list(images.names):
-        raise ValueError(f"the adversarial set of {made.source} was made on {made.names[:3]}..., not on these images")
 
 
 def gauss_vs_adv(model: torch.nn.Module, images, sigma: float = 25, seed: int = 0, attack=denoising_pgd,
@@ -66,13 +56,13 @@ def score_set(model: torch.nn.Module, made, images, keep_outputs: bool = False, 
     seeded control_seed + i: the same perturbation values without their structure), and
     ``control_diff`` = psnr_control - psnr_gauss.
     """
-    _check_made_on(made, images)
+    made.check_made_on(images)
     device = model_device(model)
     clean = [img.to(device) for _, img in images]
     noisy, adv = [x.to(device) for x in made.noisy], [x.to(device) for x in made.adv]
     rows, outputs = [], {}
     for i, name in enumerate(images.names):
-        denoised_gauss, denoised_adv = denoise(model, noisy[i]).clamp(0, 1), denoise(model, adv[i]).clamp(0, 1)
+        denoised_gauss, denoised_adv = clipped_denoise(model, noisy[i]), clipped_denoise(model, adv[i])
         g, a = metrics.evaluate(denoised_gauss, clean[i]), metrics.evaluate(denoised_adv, clean[i])
         row = {"image": name}
         for m in METRIC_NAMES:
@@ -83,7 +73,7 @@ def score_set(model: torch.nn.Module, made, images, keep_outputs: bool = False, 
         row["linf_perturbation"] = float((adv[i] - noisy[i]).abs().max())
         if control_seed is not None:
             control = shuffled_perturbation(noisy[i], adv[i], control_seed + i)
-            row["psnr_control"] = _psnr(model, control, clean[i])
+            row["psnr_control"] = float(denoised_psnr(model, control, clean[i])[0])
             row["control_diff"] = row["psnr_control"] - row["psnr_gauss"]
         rows.append(row)
         if keep_outputs:
@@ -112,7 +102,7 @@ def noise_level_control(model: torch.nn.Module, images, rows: list, seed: int = 
         img = img.to(device)
         control = noise.gaussian(img, row["noise_std_adv"], seed=seed + i)
         out.append({"image": name, "sigma_control": row["noise_std_adv"],
-                    "psnr_control": _psnr(model, control, img)})
+                    "psnr_control": float(denoised_psnr(model, control, img)[0])})
     return out
 
 
@@ -134,9 +124,9 @@ def clean_vs_noisy_attack(model: torch.nn.Module, images, seed: int = 0, clean_e
         x = noise.gaussian(y, level, seed=seed + i)
         xa = denoising_pgd(model, x, y, eps=eps, steps=steps, seed=seed + i)
         rows.append({"image": name, "std_clean_attack": level, "std_noisy_attack": float((xa - y).std() * 255),
-                     "psnr_clean_attack": _psnr(model, xc, y),
-                     "psnr_gauss_matched": _psnr(model, x, y),
-                     "psnr_noisy_attack": _psnr(model, xa, y)})
+                     "psnr_clean_attack": float(denoised_psnr(model, xc, y)[0]),
+                     "psnr_gauss_matched": float(denoised_psnr(model, x, y)[0]),
+                     "psnr_noisy_attack": float(denoised_psnr(model, xa, y)[0])})
     return rows
 
 
@@ -146,22 +136,6 @@ def shuffled_perturbation(noisy: torch.Tensor, adv: torch.Tensor, seed: int) -> 
     delta = (adv - noisy).reshape(-1)
     perm = torch.from_numpy(np.random.RandomState(seed).permutation(delta.numel())).to(delta.device)
     return noisy + delta[perm].view_as(noisy)
-
-
-def _psnrs(model, inputs: list, clean: list) -> list:
-    """PSNR of the clipped denoised ``inputs`` against ``clean`` (lists of 1CHW tensors),
-    denoised in batches of same-size images."""
-    device = model_device(model)
-    out = [None] * len(inputs)
-    by_size = {}
-    for i, x in enumerate(inputs):
-        by_size.setdefault(tuple(x.shape), []).append(i)
-    for indices in by_size.values():
-        x = torch.cat([inputs[i] for i in indices]).to(device)
-        y = torch.cat([clean[i] for i in indices]).to(device)
-        for i, v in zip(indices, metrics.psnr(denoise(model, x).clamp(0, 1), y).tolist()):
-            out[i] = v
-    return out
 
 
 def transfer_rows(sets: dict, models: dict, images, control_seed: int = 20_000) -> list:
@@ -183,14 +157,14 @@ def transfer_rows(sets: dict, models: dict, images, control_seed: int = 20_000) 
     rows, gauss = [], {}
     clean = [img.cpu() for _, img in images]
     for source, made in sets.items():
-        _check_made_on(made, images)
+        made.check_made_on(images)
         noisy_psnr = [float(metrics.psnr(x.clamp(0, 1), y)[0]) for x, y in zip(made.noisy, clean)]
         control = [shuffled_perturbation(x, xa, control_seed + i) for i, (x, xa) in enumerate(zip(made.noisy, made.adv))]
         noise_key = (made.params.get("sigma"), made.params.get("seed"), made.params.get("images"))
         for target, model in models.items():
             if (target, noise_key) not in gauss:
-                gauss[target, noise_key] = _psnrs(model, made.noisy, clean)
-            adv, ctrl = _psnrs(model, made.adv, clean), _psnrs(model, control, clean)
+                gauss[target, noise_key] = denoised_psnr(model, made.noisy, clean).tolist()
+            adv, ctrl = denoised_psnr(model, made.adv, clean).tolist(), denoised_psnr(model, control, clean).tolist()
             for i, name in enumerate(made.names):
                 g = gauss[target, noise_key][i]
                 rows.append({"source": source, "target": target, "image": name, "psnr_noisy": noisy_psnr[i],
@@ -253,7 +227,7 @@ def noise_type_rows(model: torch.nn.Module, images, sigma: float, seeds, budgets
             inputs[f"Atk-{r:g}/255"] = obsatk(model, observed, clean, r=r, seed=seed, **obsatk_params)
         for kind, noisy in inputs.items():
             rows.append({"sigma": sigma, "seed": seed, "noise": kind,
-                         "psnr": float(np.mean([_psnr(model, x, c) for x, c in zip(noisy, clean)]))})
+                         "psnr": float(np.mean(denoised_psnr(model, list(noisy), clean, batch_size=1)))})
     return rows
 
 
@@ -264,9 +238,9 @@ def attack_rows(model: torch.nn.Module, images, sigma: float, attacks: dict, see
 
     Args:
         attacks: ``{label: (attack, params)}``, e.g. ``{"PGD": (denoising_pgd, {"eps": 0.012})}``.
-            An OBSATK entry (its budget ``r`` given) attacks an observation noisy at sigma - r
-            (``observation_sigma``, Yan et al.'s protocol); every other attack starts from the
-            Gaussian-noisy image at sigma.
+            Each attack starts from the observation it declares (``attacks.engine.declare``): an
+            OBSATK entry (its budget ``r`` given) from one noisy at sigma - r (Yan et al.'s
+            protocol), every other attack from the Gaussian-noisy image at sigma.
         cache_dir, source: the adversarial sets' cache (``adversarial_sets``) and the name they
             are kept under (default ``model.info['name']``).
 
@@ -276,20 +250,18 @@ def attack_rows(model: torch.nn.Module, images, sigma: float, attacks: dict, see
     """
     if "Gaussian" in attacks:
         raise ValueError("the label 'Gaussian' is reserved for the row without attack")
-    if any(attack is obsatk and "r" not in params for attack, params in attacks.values()):
-        raise ValueError("give every OBSATK entry its budget r: the observation's noise level is sigma - r")
+    levels = {label: engine.observation_sigma(attack, sigma, params) for label, (attack, params) in attacks.items()}
     device = model_device(model)
     clean = [img.to(device) for _, img in images]
     gauss = [noise.gaussian(c, sigma, seed=seed + i) for i, c in enumerate(clean)]
     scored = {"Gaussian": gauss}
     for label, (attack, params) in attacks.items():
-        level = observation_sigma(sigma, params["r"]) if attack is obsatk else sigma
-        made = adversarial_set(model, images, level, seed, attack, cache_dir, source, **params)
+        made = adversarial_set(model, images, levels[label], seed, attack, cache_dir, source, **params)
         scored[label] = made.adv
     base, rows = {}, []
     for label, inputs in scored.items():
         for i, name in enumerate(images.names):
-            out = denoise(model, inputs[i].to(device)).clamp(0, 1)
+            out = clipped_denoise(model, inputs[i].to(device))
             m = metrics.evaluate(out, clean[i])
             if label == "Gaussian":
                 base[name] = (float(m["psnr"][0]), float(m["ssim"][0]))

@@ -39,8 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import metrics
-from .evaluation import denoise, model_device
+from .evaluation import denoised_psnr, model_device
 
 RADAR_KINDS = ("adversarial", "literal")
 PAPER_BAND = (30.0, 150.0)
@@ -88,15 +87,11 @@ def combine(s1: torch.Tensor, s2: torch.Tensor, lambdas) -> torch.Tensor:
     return lam.view(shape) * s1 + (1 - lam).view(shape) * s2
 
 
-def _psnr_batched(model, inputs: torch.Tensor, clean: torch.Tensor, batch_size: int | None) -> np.ndarray:
-    """PSNR of the clipped denoised ``inputs`` (N, C, H, W) against one clean image."""
-    device = model_device(model)
-    pixels = (1 << 22) if device.type == "cuda" else (1 << 14)  # a CPU is fastest one sample at a time
-    batch_size = batch_size or max(1, pixels // (inputs.shape[-1] * inputs.shape[-2]))
-    clean = clean.to(device)
-    out = [metrics.psnr(denoise(model, inputs[i:i + batch_size].to(device)).clamp(0, 1), clean.expand_as(
-        inputs[i:i + batch_size])).cpu().numpy() for i in range(0, inputs.shape[0], batch_size)]
-    return np.concatenate(out).astype(np.float64)
+def _samples_per_pass(model, inputs: torch.Tensor, batch_size: int | None) -> int:
+    """``batch_size``, or the default of ``circle_study``: about 4 megapixels per forward pass on
+    a GPU, 16 kilopixels on a CPU (fastest one sample at a time)."""
+    pixels = (1 << 22) if model_device(model).type == "cuda" else (1 << 14)
+    return batch_size or max(1, pixels // (inputs.shape[-1] * inputs.shape[-2]))
 
 
 @dataclass
@@ -134,8 +129,7 @@ def circle_study(models: dict, images, adv_set, n: int = 100, batch_size: int | 
     about 4 megapixels on a GPU, a whole circle of 100 for images up to 200 x 200; on a CPU,
     where larger batches run slower, 16 kilopixels, one 128 x 128 sample at a time: measured by
     ``benchmarks/similitude_cost.py``)."""
-    if list(adv_set.names) != list(images.names):
-        raise ValueError(f"the adversarial set was made on {adv_set.names[:3]}..., not on these images")
+    adv_set.check_made_on(images)
     degrees = angles(n)
     bases = [circle_basis(x - y.cpu(), xa - x) for (_, y), x, xa in zip(images, adv_set.noisy, adv_set.adv)]
     study = CircleStudy(degrees, list(images.names), np.array([b[2] for b in bases]), np.array([b[3] for b in bases]))
@@ -151,7 +145,7 @@ def circle_study(models: dict, images, adv_set, n: int = 100, batch_size: int | 
         e1, e2, radius, _ = bases[i]
         x = adv_set.noisy[i]
         samples = torch.cat([x, circle_points(x, e1, e2, radius, degrees)])
-        values = _psnr_batched(model, samples, clean[i], batch_size)
+        values = denoised_psnr(model, samples, clean[i], _samples_per_pass(model, samples, batch_size))
         study.center[name][i], study.psnr[name][i] = values[0], values[1:]
     return study
 
@@ -307,5 +301,6 @@ def combination_sweep(model, clean: torch.Tensor, adv_set, image: int, degrees_p
     x, xa = adv_set.noisy[image], adv_set.adv[image]
     e1, e2, radius, _ = circle_basis(x - clean.cpu(), xa - x)
     s1, s2 = circle_points(x, e1, e2, radius, list(degrees_pair))
-    values = _psnr_batched(model, torch.cat([x, combine(s1[None], s2[None], lambdas)]), clean, batch_size)
+    samples = torch.cat([x, combine(s1[None], s2[None], lambdas)])
+    values = denoised_psnr(model, samples, clean, _samples_per_pass(model, samples, batch_size))
     return values[1:], values[0]

@@ -4,15 +4,14 @@ An official file is looked up, in order, in an explicit directory (argument, els
 ``COMPANION_WEIGHTS_DIR``), in the per-user cache (``<cache>/weights``), and finally downloaded
 from its public source. Wherever it is found it must match its pinned sha256; a file with no
 pinned sha256 is used only from a directory the user names (never downloaded), with a warning.
-Everything loads with ``torch.load(weights_only=True)``.
+Everything loads with ``torch.load(weights_only=True)``. ``resolve(entry, choice)`` says which file
+a registry entry's ``weights=`` choice ('best', 'official', 'ours' or a path) means.
 
 The project's own checkpoints live in ``companion/checkpoints/<name>.pt`` beside a model card
 ``<name>.json`` that says how the checkpoint was trained, how well it denoises, and its sha256.
 """
 
-import hashlib
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +21,7 @@ import torch
 
 from . import config
 from .checks import one_line
+from .io import checksums, save_torch, sha256_of, write_atomic
 
 
 class WeightsError(RuntimeError):
@@ -61,8 +61,6 @@ class WeightFile:
 
     @property
     def sha256(self) -> str | None:
-        from .data import checksums
-
         return checksums().get(self.filename)
 
 
@@ -110,14 +108,6 @@ OFFICIAL = {w.key: w for w in [
       for k in ("gaussian_std_50", "gaussian_std_100", "impulse_std50_p0.2", "impulse_std50_p0.5",
                 "poisson_100", "poisson_200", "poisson_500")],
 ]}
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def official(key: str) -> WeightFile:
@@ -176,6 +166,36 @@ def locate(key: str, directory: str | Path | None = None, download: bool = True)
     else:
         return cached
     raise error  # outside the except block: no "during handling of ..." network traceback before it
+
+
+def resolve(entry, choice: str | Path) -> tuple:
+    """``(path, strip_prefix, description)`` of the weights ``choice`` of registry entry ``entry``
+    (a ``models.ModelSpec``): 'best' (official if available, else ours), 'official', 'ours', or a
+    path to a state_dict file. 'best' falls back to ours only when the official file is absent;
+    a corrupt one is an error.
+    """
+    if isinstance(choice, Path) or choice not in ("best", "official", "ours"):
+        path = Path(choice)
+        if not path.is_file():
+            raise WeightsError(f"weights={str(choice)!r} is neither 'best', 'official', 'ours' nor an existing file")
+        return path, "", f"file: {path}"
+    if choice in ("best", "official") and entry.official:
+        try:
+            w = official(entry.official)
+            return locate(entry.official), w.strip_prefix, f"official: {w.source}"
+        except WeightsNotFoundError:
+            if choice == "official" or not entry.ours:
+                raise
+            warnings.warn(f"{entry.name}: official weights not found, using ours "
+                          f"(see the model card companion/checkpoints/{entry.ours}.json)", stacklevel=3)
+    elif choice == "official":
+        raise WeightsError(f"{entry.name} has no official weights; try weights='ours'")
+    if choice in ("best", "ours") and entry.ours:
+        return ours(entry.ours), "", f"ours: companion/checkpoints/{entry.ours}.pt"
+    if choice == "ours":
+        raise WeightsError(f"{entry.name} has no checkpoint of ours yet")
+    raise WeightsError(f"no weights registered for {entry.name}; pass weights=None for a "
+                       f"randomly initialized model, or a path to a state_dict file")
 
 
 def read_state_dict(path: str | Path, strip_prefix: str = "") -> dict:
@@ -239,23 +259,12 @@ def ours(name: str) -> Path:
     return _verify(path, card["sha256"], f"checkpoint {name}")
 
 
-def save_atomic(obj, path: str | Path) -> None:
-    """``torch.save`` through a temporary file and a rename: never half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def save_ours(name: str, model: torch.nn.Module, card: dict, folder: str | Path | None = None) -> Path:
     """Write our checkpoint ``<name>.pt`` (a plain state_dict) and its model card ``<name>.json``
     (``card`` plus the checkpoint's sha256) into ``companion/checkpoints`` or ``folder``."""
-    from .report import write_atomic
-
     folder = Path(folder) if folder is not None else Path(str(_checkpoints()))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.pt"
-    save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+    save_torch({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
     write_atomic(folder / f"{name}.json", json.dumps({**card, "sha256": sha256_of(path)}, indent=1))
     return path

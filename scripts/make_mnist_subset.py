@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from companion import data  # noqa: E402
+from companion.io import sha256_of  # noqa: E402
 
 FIRST, LAST = 4000, 1000
 OUT = ROOT / "companion" / data.MNIST_SUBSET
@@ -46,7 +47,7 @@ def npz_bytes(arrays: dict) -> bytes:
 def main(folder: Path) -> None:
     pinned = data.manifest("mnist")
     for filename, digest in pinned.items():
-        actual = hashlib.sha256((folder / filename).read_bytes()).hexdigest()
+        actual = sha256_of(folder / filename)
         if actual != digest:
             raise SystemExit(f"{folder / filename}: sha256 {actual} is not the pinned {digest}")
     images = data._read_idx(folder / "t10k-images-idx3-ubyte.gz")

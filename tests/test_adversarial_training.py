@@ -8,7 +8,8 @@ import torch
 from companion import robustness, train
 from companion.attacks import denoising_pgd, obsatk
 from companion.attacks.engine import losses
-from companion.models import ADVERSARIAL_MODES, DnCNN, FFDNet, create, list_models, selection, spec
+from companion.models import DnCNN, FFDNet, create, list_models, selection, spec
+from companion.train import ADVERSARIAL_MODES, recipe
 from toys import box, smooth_images
 
 
@@ -119,12 +120,12 @@ def test_the_adversarially_trained_dncnns_stay_out_of_the_zoo():
     assert not set(trained) & set(selection.gaussian_models(25, 1))
     for name in trained:
         entry = spec(name)
-        assert entry.recipe("quick")["store_half"] and entry.recipe("paper")["store_half"]
+        assert recipe(name, "quick")["store_half"] and recipe(name, "paper")["store_half"]
         assert entry.ours == name
         if name.startswith("dncnn_s25_"):  # fine-tuned from the official DnCNN-S
-            assert entry.init == "dncnn_s25" and entry.recipe("quick").get("weight_init", "default") == "default"
+            assert entry.init == "dncnn_s25" and recipe(name, "quick").get("weight_init", "default") == "default"
         else:  # from scratch, from an identity start in the quick profile
-            assert entry.init is None and entry.recipe("quick")["weight_init"] == "identity"
+            assert entry.init is None and recipe(name, "quick")["weight_init"] == "identity"
 
 
 def test_shipped_checkpoints_denoise_and_say_how_they_were_made(data_dir, weights_dir):

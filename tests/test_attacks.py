@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from companion import data, metrics, models, noise, robustness
+from companion import data, metrics, models, noise, robustness, weights
 from companion.attacks import COLOR_EPS, GRAY_EPS, clean_image_pgd, denoising_pgd
 from companion.evaluation import denoise
 
@@ -27,7 +27,7 @@ def test_the_budget_holds_for_every_model(name, data_dir, weights_dir):
     clean = data.load("set3c" if color else "set12", limit=2, crop=40).images
     eps = COLOR_EPS if color else GRAY_EPS
     # full-size models whose official file is not on this machine: the attack needs no weights
-    has_weights = entry.ours or (entry.official and (weights_dir / models.wts.official(entry.official).filename).is_file())
+    has_weights = entry.ours or (entry.official and (weights_dir / weights.official(entry.official).filename).is_file())
     model = models.create(name, weights="best" if has_weights else None)
     x = _noisy(clean)
     adv = denoising_pgd(model, x, clean, eps=eps, steps=3)

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from companion import data, metrics, models, noise, purification, robustness
+from companion import data, metrics, models, noise, robustness
 from companion.adversarial_sets import adversarial_set
 from companion.attacks import BPDA, bpda_pgd, denoising_pgd, spsa
 from companion.attacks.classifier import fgsm, pgd
+from companion.experiments import purification
 from companion.models import classical
 from companion.weights import WeightsError
 from toys import box, smooth_images

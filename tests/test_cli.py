@@ -4,7 +4,7 @@ import sys
 
 import torch
 
-from companion import models, weights
+from companion import io, models, train
 
 
 def _cli(*args, env=None):
@@ -17,9 +17,9 @@ def test_train_writes_a_checkpoint_and_its_model_card(data_dir, tmp_path):
                "identity", "--out", str(tmp_path), "--state", str(tmp_path / "state.pt"))
     assert out.returncode == 0, out.stderr[-2000:]
     card = json.loads((tmp_path / "dncnn_s25.json").read_text())
-    assert card["sha256"] == weights.sha256_of(tmp_path / "dncnn_s25.pt")
+    assert card["sha256"] == io.sha256_of(tmp_path / "dncnn_s25.pt")
     assert card["config"]["steps"] == 3 and card["evaluation"]["set12"]["psnr"] > 0
-    assert card["config"]["batch_size"] == 2 and card["config"]["sigma"] == models.spec("dncnn_s25").recipe("quick")["sigma"]
+    assert card["config"]["batch_size"] == 2 and card["config"]["sigma"] == train.recipe("dncnn_s25", "quick")["sigma"]
     assert "--steps 3" in card["trained_by"] and card["profile"] == "quick" and card["weight_init"].startswith("identity")
     net = models.create("dncnn_s25", weights=tmp_path / "dncnn_s25.pt")  # the official layout
     assert not any("running" in k for k in net.state_dict())

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from companion import deblurring, models, train
+from companion import models, physics, train
+from companion.experiments import deblurring
 from companion.attacks import deblur_pgd
 
 NETS = [n for n in deblurring.NETWORKS if n != "dpir_small"]
@@ -15,13 +16,13 @@ def crops(data_dir):
 
     clean = data.load("set12", limit=2, crop=48).images
     kernels = deblurring.kernels_for(2, deblurring.test_kernels(11))
-    return clean, kernels, deblurring.degrade(clean, kernels)
+    return clean, kernels, physics.degrade(clean, kernels, deblurring.SIGMA)
 
 
 @pytest.mark.parametrize("name", NETS)
 def test_networks_keep_odd_sizes_and_pass_gradients(name):
     torch.manual_seed(0)
-    net = deblurring.create(name, weights=None, steps=2)
+    net = deblurring.network(name, weights=None, steps=2)
     y = torch.rand(2, 1, 29, 23, requires_grad=True)
     kernel = torch.ones(2, 5, 5) / 25
     out = net(y, kernel, torch.tensor([0.0, 2.55]))
@@ -37,7 +38,7 @@ def test_deblur_mode_blurs_each_patch_with_its_kernel():
     y, target, told = train.noisy_batch(clean, cfg, step=3)
     assert torch.equal(target, clean) and set(told) == {"sigma", "kernel"} and told["kernel"].shape == (4, 25, 25)
     assert (told["sigma"] <= 2.55).all() and torch.equal(y, train.noisy_batch(clean, cfg, step=3)[0])
-    blurred = torch.fft.ifft2(torch.fft.fft2(clean) * train.physics.kernel_otf(told["kernel"], (32, 32))).real
+    blurred = torch.fft.ifft2(torch.fft.fft2(clean) * physics.kernel_otf(told["kernel"], (32, 32))).real
     assert (y - blurred).std() < 2.55 / 255 + 1e-3  # what is left is the noise
     with pytest.raises(ValueError, match="deblur training uses Gaussian noise"):
         train.TrainConfig(mode="deblur", noise="poisson")
@@ -56,7 +57,7 @@ def test_a_few_deblur_steps_lower_the_loss(tmp_path, data_dir):
 
 def test_attacks_keep_the_budget_and_reach_their_goal(crops):
     clean, kernels, y = crops
-    bound = deblurring.Bound(deblurring.create("dwdn_small"), kernels)
+    bound = deblurring.Bound(deblurring.network("dwdn_small"), kernels)
     eps = 8 / 255
     start = deblur_pgd(bound, y, eps, steps=0, seed=1)
     assert (start - y).abs().max() <= eps + 1e-6
@@ -88,7 +89,7 @@ def test_our_checkpoints_deblur(name, crops):
     from companion import metrics
 
     clean, kernels, y = crops
-    restored = deblurring.restore(deblurring.create(name), y, kernels)
+    restored = deblurring.restore(deblurring.network(name), y, kernels)
     gain = metrics.psnr(restored, clean) - metrics.psnr(y.clamp(0, 1), clean)
     # measured: blind mprnet_small +1.3 / +0.9 dB (it barely deblurs unseen kernels), dwdn_small
     # +7.8 / +4.9, lgd_small +6.5 / +3.9
@@ -97,6 +98,6 @@ def test_our_checkpoints_deblur(name, crops):
 
 def test_unknown_network_and_missing_portraits():
     with pytest.raises(ValueError, match="unknown deblurring network 'deblurgan'.*mprnet_small"):
-        deblurring.create("deblurgan")
+        deblurring.network("deblurgan")
     with pytest.raises(ValueError, match="'lena'.*whole of set12"):
         deblurring.portraits([("cameraman", torch.zeros(1, 1, 64, 64))], 32)

@@ -6,7 +6,7 @@ import pytest
 import timm
 import torch
 
-from companion import data, evaluation, models, train, weights
+from companion import data, evaluation, io, models, train, weights
 from companion.models import DnCNN
 
 # Measured with the official weights: Gaussian sigma 25, image i seeded with i, output clipped.
@@ -91,7 +91,7 @@ def test_missing_weights_say_where_to_get_them(tmp_path, monkeypatch):
 def test_our_shipped_checkpoints_match_their_model_cards():
     for name in weights.our_checkpoints():
         card = weights.model_card(name)
-        assert card["sha256"] == weights.sha256_of(weights.ours(name))
+        assert card["sha256"] == io.sha256_of(weights.ours(name))
         scores = [v["psnr"] for v in card["evaluation"].values() if isinstance(v, dict)]
         # Gaussian sigma 25 cards: above 25 dB; Noise2Noise cards are scored on their own noise, where
         # the noisy input is about 15 dB (impulse p = 0.2) and L2 on impulse noise is a weak loss
@@ -111,7 +111,7 @@ def test_our_model_cards_hold_the_registry_recipe():
     defaults = as_card({f.name: f.default for f in dataclasses.fields(train.TrainConfig)})
     for name in weights.our_checkpoints():
         card = weights.model_card(name)
-        cfg, _ = train.from_recipe(models.spec(card["model"]).recipe(card["profile"]))
+        cfg, _ = train.from_recipe(train.recipe(card["model"], card["profile"]))
         recipe = as_card(vars(cfg))
         assert {field: card["config"].get(field, defaults[field]) for field in recipe} == recipe, name
 
@@ -161,7 +161,7 @@ def our_checkpoint(tmp_path, monkeypatch):
 
     net = DnCNN(1, 20)
     torch.save(net.state_dict(), tmp_path / "dncnn_b_test.pt")
-    card = {"sha256": weights.sha256_of(tmp_path / "dncnn_b_test.pt"), "trained": "a test"}
+    card = {"sha256": io.sha256_of(tmp_path / "dncnn_b_test.pt"), "trained": "a test"}
     (tmp_path / "dncnn_b_test.json").write_text(json.dumps(card))
     monkeypatch.setattr(weights, "_checkpoints", lambda: tmp_path)
     entry = models.ModelSpec("test_ours", lambda **kw: DnCNN(1, 20), 1, "blind", "test", ours="dncnn_b_test")

@@ -5,9 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from companion import dag_study, data, evaluation, models, noise
+from companion import data, evaluation, models, noise
 from companion.attacks import dag, dag_trace
-from companion.attacks.one_pixel import one_pixel
+from companion.attacks.classifier import one_pixel
+from companion.experiments import noise2noise_dag as dag_study
 from companion.train import TrainConfig, loss_fn, noisy_batch
 
 OURS = models.list_models(collection="noise2noise")

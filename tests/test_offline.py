@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from companion import data, purification, weights
+from companion import data, weights
+from companion.experiments import purification
 
 
 def test_mnist_falls_back_to_the_embedded_subset(no_data):
@@ -144,7 +145,7 @@ def test_missing_weights_without_network_is_a_local_error(monkeypatch, tmp_path)
 
 
 def test_fallback_portraits_are_faces_of_people(no_data):
-    from companion import deblurring
+    from companion.experiments import deblurring
 
     with pytest.warns(data.FallbackWarning):
         set12 = data.load("set12")

@@ -4,7 +4,7 @@ import shutil
 import nbformat
 import pytest
 
-from companion import report, reproduce, weights
+from companion import io, report, reproduce, weights
 from companion.claims import CLAIMS
 
 
@@ -85,7 +85,7 @@ def test_quickstart_runs_headless(data_dir, weights_dir, tmp_path):
 def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     """01, 02 and 03 in one run, so that they share the adversarial sets as in `make reproduce`."""
     info = reproduce.run(profile="quick", device="cpu", only=["01", "02", "03"], output=tmp_path, progress=False,
-                         parameters={"max_images": 2, "crop": 96})  # smaller than quick, for make test's budget
+                         parameters={"max_images": 2, "crop": 64})  # smaller than quick, for make test's budget
     assert info["notebooks"]["01_attack"]["status"] == "done"
     results = json.loads((tmp_path / "01_attack.json").read_text())
     claims = {c["id"]: c["status"] for c in results["claims"]}
@@ -142,7 +142,7 @@ def test_l2_variant_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tm
 
 
 def test_adversarial_training_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
-    from companion.models import ADVERSARIAL_MODES
+    from companion.train import ADVERSARIAL_MODES
 
     mine = tmp_path / "my_checkpoints"  # a checkpoint of the user's replaces the shipped one
     mine.mkdir()
@@ -241,8 +241,8 @@ def test_report_marks_claims_nobody_checked_as_not_run(tmp_path):
 
 def test_write_atomic_leaves_no_partial_file(tmp_path):
     target = tmp_path / "a" / "b.json"
-    report.write_atomic(target, "{}")
-    report.write_atomic(target, '{"x": 1}')
+    io.write_atomic(target, "{}")
+    io.write_atomic(target, '{"x": 1}')
     assert target.read_text() == '{"x": 1}' and [p.name for p in target.parent.iterdir()] == ["b.json"]
 
 

@@ -153,11 +153,11 @@ def test_recipes_exist_for_both_profiles():
     for name in models.list_models():
         entry = models.spec(name)
         if entry.ours:
-            quick, _ = train.from_recipe(entry.recipe("quick"))
-            paper, _ = train.from_recipe(entry.recipe("paper"))
+            quick, _ = train.from_recipe(train.recipe(name, "quick"))
+            paper, _ = train.from_recipe(train.recipe(name, "paper"))
             assert paper.steps > 10 * quick.steps
     with pytest.raises(ValueError, match="no 'huge' training recipe"):
-        models.spec("rddcnn_b").recipe("huge")
+        train.recipe("rddcnn_b", "huge")
 
 
 def test_recalibrate_averages_the_statistics_of_the_final_weights(images):

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from companion import data, evaluation, models
+from companion import data, evaluation, models, weights
 from companion.models.brdnet import BatchRenorm2d
 from companion.models.curvpnp import gaussian_curvature
 from companion.models.dpir import DPIR
@@ -55,10 +55,10 @@ def test_full_size_unets_run_on_odd_sizes():
 
 def test_dpir_full_size_needs_a_file_the_user_names(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_WEIGHTS_DIR", str(tmp_path))
-    with pytest.raises(models.wts.WeightsNotFoundError, match="drunet_gray.pth.*never downloaded"):
+    with pytest.raises(weights.WeightsNotFoundError, match="drunet_gray.pth.*never downloaded"):
         models.create("dpir_gray")
     torch.save(models.spec("dpir_gray").build().state_dict(), tmp_path / "drunet_gray.pth")
-    with pytest.warns(models.wts.UnpinnedWeightsWarning):
+    with pytest.warns(weights.UnpinnedWeightsWarning):
         assert models.create("dpir_gray").info["weights"].startswith("official")
 
 
@@ -146,9 +146,9 @@ def test_our_checkpoint_denoises_two_images(name, data_dir):
 
 
 def test_our_checkpoints_fit_in_git():
-    folder = models.wts._checkpoints()
-    sizes = {name: folder.joinpath(f"{name}.pt").stat().st_size for name in models.wts.our_checkpoints()}
-    assert set(models.wts.our_checkpoints()) >= {models.spec(n).ours for n in TRAINED}
+    folder = weights._checkpoints()
+    sizes = {name: folder.joinpath(f"{name}.pt").stat().st_size for name in weights.our_checkpoints()}
+    assert set(weights.our_checkpoints()) >= {models.spec(n).ours for n in TRAINED}
     zoo = {n: size for n, size in sizes.items() if models.spec(n).collection == "zoo"}
     assert sum(zoo.values()) < 40e6, zoo  # issue 3's budget for the zoo
     assert sum(sizes.values()) < 50e6, sizes  # with the later collections (adversarial training, N2N, deblurring)

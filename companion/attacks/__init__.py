@@ -1,17 +1,27 @@
-"""Attacks on restoration models: plain functions ``attack(model, noisy, clean, **params)``
-that return adversarial inputs, batched and device-agnostic (see each module's docstring).
-``dag`` takes (model, clean, target): Plummer & Hauser's DAG starts from the clean image.
-``deblur_pgd`` takes (model, blurred): Gandikota et al.'s targeted and untargeted attacks on
-deblurring networks. ``companion.attacks.classifier`` holds FGSM and PGD on classifiers (purifier experiments) and
-``companion.attacks.one_pixel`` the One Pixel attack (differential evolution)."""
+"""Attacks on restoration models, on one contract (``engine.py``): a function
+``attack(model, noisy, clean, *, <budget>..., seed)`` returning adversarial inputs, batched and
+device-agnostic, declaring what its caller needs (``engine.declare``: OBSATK's observation is
+noisy at sigma - r).
+
+On denoisers (Ning et al.; Yan et al.; Athalye et al.; Uesato et al.):
+- ``denoising_pgd``, ``clean_image_pgd`` (``linf_pgd.py``): L-infinity PGD, ``GRAY_EPS``/``COLOR_EPS``;
+- ``l2_denoising_pgd`` (``l2_pgd.py``): the noise kept in an L2 ball;
+- ``obsatk`` (``obsatk.py``): the zero-mean observation attack;
+- ``bpda_pgd`` and ``BPDA`` (``bpda.py``): PGD through a stand-in gradient;
+- ``spsa`` (``spsa.py``): gradient-free, from queries.
+Two attacks start elsewhere: ``dag``/``dag_trace`` (``dag.py``) take (model, clean, target),
+Plummer & Hauser's DAG from the clean image; ``deblur_pgd`` (``deblur_pgd.py``) takes (model,
+blurred), Gandikota et al.'s targeted and untargeted attacks on deblurring networks.
+Attacks on classifiers (FGSM, PGD, One Pixel) are in ``companion.attacks.classifier``.
+"""
 
 from .bpda import BPDA, bpda_pgd
 from .dag import dag, dag_trace
 from .deblur_pgd import deblur_pgd
 from .l2_pgd import l2_denoising_pgd
+from .linf_pgd import COLOR_EPS, GRAY_EPS, clean_image_pgd, denoising_pgd
 from .obsatk import obsatk
-from .pgd import COLOR_EPS, GRAY_EPS, clean_image_pgd, denoising_pgd
 from .spsa import spsa
 
-__all__ = ["dag", "dag_trace", "deblur_pgd", "denoising_pgd", "clean_image_pgd", "l2_denoising_pgd", "obsatk", "BPDA", "bpda_pgd", "spsa", "GRAY_EPS",
-           "COLOR_EPS"]
+__all__ = ["dag", "dag_trace", "deblur_pgd", "denoising_pgd", "clean_image_pgd", "l2_denoising_pgd", "obsatk", "BPDA",
+           "bpda_pgd", "spsa", "GRAY_EPS", "COLOR_EPS"]

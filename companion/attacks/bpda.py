@@ -16,7 +16,8 @@ approximate gradients, and evaluates its final sample on D itself.
 import torch
 from torch import nn
 
-from .pgd import GRAY_EPS, denoising_pgd
+from . import engine
+from .linf_pgd import GRAY_EPS, denoising_pgd
 
 
 class BPDA(nn.Module):
@@ -43,7 +44,8 @@ class BPDA(nn.Module):
         return approx + (out - approx).detach()
 
 
-def bpda_pgd(model: nn.Module, noisy, clean, stand_in: nn.Module | None = None, eps: float = GRAY_EPS,
+@engine.declare()
+def bpda_pgd(model: nn.Module, noisy, clean, *, stand_in: nn.Module | None = None, eps: float = GRAY_EPS,
              steps: int = 5, alpha: float | None = None, seed: int = 0, clip: bool = False, restarts: int = 1):
     """denoising-PGD (``denoising_pgd``, same parameters) on ``model`` with BPDA gradients from
     ``stand_in`` (None: the identity). Each step costs one call of ``model`` and one forward and

@@ -32,6 +32,7 @@ import torch
 
 from ..checks import as_batch, check_unit_range
 from ..evaluation import eval_mode
+from . import engine
 
 SETTINGS = {
     "gaussian": dict(steps=40, gamma=0.1, tolerance=0.04, per="pixel"),
@@ -84,7 +85,7 @@ def dag_trace(model: torch.nn.Module, clean, target, steps: int = 40, gamma: flo
                 break
             norm = grad.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
             step = torch.where(norm > 0, gamma * grad / norm.clamp_min(1e-12), torch.zeros_like(grad))
-            delta = (delta + mask * step).clamp(-bound, bound)
+            delta = engine.project_linf(delta + mask * step, torch.zeros_like(delta), bound)
     trace = {"active": torch.stack(active_rows) if active_rows else torch.empty(0, len(x)),
              "distance": torch.stack(distance_rows) if distance_rows else torch.empty(0, len(x))}
     return (x + delta).clamp(0, 1).detach(), trace

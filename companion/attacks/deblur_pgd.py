@@ -1,7 +1,7 @@
 """Projected Adam attacks on deblurring networks (Gandikota et al., "On adversarial robustness of
 deep image deblurring", ICIP 2022, Sec. 3, Eq. 2 and 3).
 
-For a deblurring network N (its kernel and noise level bound: ``companion.deblurring.bind``) and
+For a deblurring network N (its kernel and noise level bound: ``experiments.deblurring.Bound``) and
 a blurred observation y, with ||delta||_inf <= eps:
 
     untargeted (Eq. 2): max_delta ||N(y + delta) - N(y)||_2^2   (move the output away from the
@@ -27,6 +27,7 @@ import torch
 from ..checks import as_batch
 from ..evaluation import eval_mode
 from ..noise import draw_per_image
+from . import engine
 
 
 def deblur_pgd(model: torch.nn.Module, blurred, eps: float, steps: int = 250, lr: float = 1e-3, target=None,
@@ -50,7 +51,7 @@ def deblur_pgd(model: torch.nn.Module, blurred, eps: float, steps: int = 250, lr
         raise ValueError(f"target {tuple(target.shape)} and blurred {tuple(y.shape)} differ in shape")
 
     def project(delta):
-        delta = delta.clamp(-eps, eps)
+        delta = engine.project_linf(delta, torch.zeros_like(delta), eps)
         return (y + delta).clamp(0, 1) - y if clip else delta
 
     with eval_mode(model), torch.enable_grad():

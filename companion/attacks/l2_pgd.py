@@ -31,10 +31,11 @@ import torch
 from ..checks import as_batch
 from ..noise import draw_per_image
 from . import engine
-from .pgd import GRAY_EPS
+from .linf_pgd import GRAY_EPS
 
 
-def l2_denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, steps: int = 5,
+@engine.declare()
+def l2_denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS, steps: int = 5,
                      alpha: float | None = None, radius: float | None = None, start_std: float | None = None,
                      seed: int = 0, clip: bool = False):
     """Adversarial noisy images whose noise x' - y stays within an L2 ball (module docstring).

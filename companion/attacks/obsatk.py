@@ -14,7 +14,8 @@ Their Theorem 1: the two projections in this order give the exact projection ont
 intersection of the hyperplane and the ball (``project`` does it; the tests check it against a
 numerical solver). The budget Atk-r is rho = r / 255 * sqrt(m), m the number of pixel values
 (channels included); T = 5. In their protocol the observation is noisy at sigma - r, so that
-the total noise energy stays that of sigma (``observation_sigma``).
+the total noise energy stays that of sigma (``observation_sigma``; the attack declares it to its
+callers, ``engine.declare``).
 
 The step rule: Algorithm 1 writes a plain gradient step, whose scale depends on the model and
 the image; ``step="normalized"`` (the default) divides the gradient by its L2 norm per image, the
@@ -45,13 +46,22 @@ def observation_sigma(sigma: float, r: float) -> float:
     return sigma - r
 
 
+def observation(sigma: float, params: dict) -> float:
+    """What OBSATK declares (``engine.declare``): its observation is noisy at sigma - r, r given
+    in ``params``."""
+    if "r" not in params:
+        raise ValueError("give every OBSATK entry its budget r: the observation's noise level is sigma - r")
+    return observation_sigma(sigma, params["r"])
+
+
 def project(delta: torch.Tensor, radius) -> torch.Tensor:
     """Eqs. 4a then 4b, per image: remove the mean, then scale into the L2 ball of ``radius``."""
     centred = delta - delta.flatten(1).mean(dim=1).view(-1, 1, 1, 1)
     return centred * torch.clamp(radius / engine.norms(centred).clamp_min(1e-12), max=1.0)
 
 
-def obsatk(model: torch.nn.Module, noisy, clean, r: float = 5.0, steps: int = 5, eta: float | None = None,
+@engine.declare(observation)
+def obsatk(model: torch.nn.Module, noisy, clean, *, r: float = 5.0, steps: int = 5, eta: float | None = None,
            step: str = "normalized", clip: bool = True, seed: int = 0):
     """OBSATK adversarial observations (module docstring).
 

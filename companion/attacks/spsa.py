@@ -23,10 +23,11 @@ import torch
 
 from ..checks import as_batch
 from . import engine
-from .pgd import GRAY_EPS
+from .linf_pgd import GRAY_EPS
 
 
-def spsa(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, iterations: int = 10, samples: int = 8,
+@engine.declare()
+def spsa(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS, iterations: int = 10, samples: int = 8,
          delta: float = 0.01, alpha: float | None = None, seed: int = 0, clip: bool = False):
     """Adversarial noisy images for ``model`` from queries alone (see the module docstring).
 
@@ -60,7 +61,7 @@ def spsa(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, iterations
             loss = engine.losses(model, probes, targets).view(n, 2, samples)
             slope = (loss[:, 0] - loss[:, 1]) / (2 * delta)
             grad = (slope.view(n, samples, 1, 1, 1) * v).mean(1)
-            adv = torch.min(torch.max(adv + alpha * grad.sign(), x - eps), x + eps)
+            adv = engine.project_linf(adv + alpha * grad.sign(), x, eps)
             if clip:
                 adv = adv.clamp(0, 1)
         return adv

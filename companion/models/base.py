@@ -9,7 +9,13 @@ from torch import nn
 
 
 class Denoiser(nn.Module):
-    """An ``nn.Module`` whose ``forward(x)`` maps a noisy NCHW batch to its clean estimate.
+    """An ``nn.Module`` whose ``forward(x, sigma=None)`` maps a noisy NCHW batch to its clean estimate.
+
+    The one denoiser contract (deepinv's): ``sigma`` is the noise level (0-255, a number or one per
+    image). Blind denoisers, and those trained for one level, ignore it; those that take the level
+    as an input (FFDNet, DRUNet: a noise-level map) or as a parameter (the classical methods) use
+    it when given, else the level ``self.sigma`` they were bound to at creation
+    (``companion.models.create(name, sigma=...)``). So every caller may pass the level it knows.
 
     ``info`` records what ``companion.models.create`` built: the registry name and which
     weights were loaded (official, ours, a user file or none), so results can say so.
@@ -60,6 +66,18 @@ class Denoiser(nn.Module):
         plain = copy.deepcopy(self).eval()
         plain.model = fold_batch_norm(plain.model)
         return plain
+
+
+class Restorer(Denoiser):
+    """A restoration network for y = k * x + n (deblurring): ``forward(y, kernel, sigma)``, with
+    y an NCHW batch, ``kernel`` (kh, kw) or one per image (N, kh, kw), and ``sigma`` the noise
+    level (0-255, a number or one per image). Blind restorers (``blind = True``) ignore the kernel
+    and sigma; non-blind ones use what they need. The contract differs from a ``Denoiser``'s; the
+    input check, the ``info`` record and ``deployable`` are shared. ``unrolled`` restorers run a
+    chosen number of iterations: their ``forward`` also takes ``steps``."""
+
+    blind: bool = False
+    unrolled: bool = False
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "replicate") -> torch.Tensor:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Denoiser
+from .registry import ModelSpec, register
 
 
 class BatchRenorm2d(nn.Module):
@@ -96,7 +97,15 @@ class BRDNet(Denoiser):
         nn.init.zeros_(self.merge.bias)
         return self
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (one model per level)."""
         self.check_input(x)
         both = torch.cat([x - self.upper(x), x - self.lower(x)], 1)
         return x - self.merge(both)
+
+
+register(*[ModelSpec(f"brdnet{'' if c == 1 else '_color'}_s25", lambda c=c, **kw: BRDNet(c), c, "non-blind",
+                     "Tian, Xu & Zuo, Neural Networks 2020 (BRDNet)", sigma=25.0,
+                     ours=f"brdnet{'' if c == 1 else '_color'}_s25",
+                     notes="two 17-layer branches, batch renormalization, dilated convolutions; quick: from the "
+                     "identity start") for c in (1, 3)])

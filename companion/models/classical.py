@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import metrics, noise
+from .. import noise
+from ..evaluation import denoised_psnr
 from .base import Denoiser
+from .registry import ModelSpec, register
 
 TUNED = {
     "tv": {"weight_per_sigma": 0.7},
@@ -57,8 +59,9 @@ class NotDifferentiableError(RuntimeError):
 class ClassicalDenoiser(Denoiser):
     """A denoiser computed in NumPy, image by image, bound to a noise level ``sigma`` (0-255).
 
-    ``forward`` takes NCHW tensors on any device and returns the estimate on the same device
-    and dtype. It refuses input that requires a gradient: there is none to give.
+    ``forward(x, sigma=None)`` takes NCHW tensors on any device and returns the estimate on the
+    same device and dtype; ``sigma`` (a number or one per image) overrides the bound level. It
+    refuses input that requires a gradient: there is none to give.
     """
 
     method = "classical"
@@ -72,11 +75,12 @@ class ClassicalDenoiser(Denoiser):
             raise ValueError(f"a classical denoiser needs the noise level sigma > 0 (0-255 scale), got {sigma}")
         self.in_channels, self.sigma = channels, float(sigma)
 
-    def denoise_array(self, img: np.ndarray) -> np.ndarray:
-        """Denoise one float64 image, HxW (gray) or HxWx3 (color), on the [0, 1] scale."""
+    def denoise_array(self, img: np.ndarray, sigma: float) -> np.ndarray:
+        """Denoise one float64 image, HxW (gray) or HxWx3 (color), on the [0, 1] scale, whose noise
+        level is ``sigma`` (0-255)."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
         self.check_input(x)
         if torch.is_grad_enabled() and x.requires_grad:
             raise NotDifferentiableError(
@@ -85,10 +89,12 @@ class ClassicalDenoiser(Denoiser):
                 f"or of a differentiable stand-in such as DnCNN), with the gradient-free companion.attacks.spsa, or "
                 f"denoise samples made on a deep model (transfer: robustness.score_set)")
         arr = x.detach().cpu().double().numpy()
+        levels = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=torch.float64).cpu()
+        levels = levels.reshape(-1).expand(len(arr)).tolist()
         if self.in_channels == 1:
-            out = [self.denoise_array(img[0])[None] for img in arr]
+            out = [self.denoise_array(img[0], s)[None] for img, s in zip(arr, levels)]
         else:
-            out = [self.denoise_array(img.transpose(1, 2, 0)).transpose(2, 0, 1) for img in arr]
+            out = [self.denoise_array(img.transpose(1, 2, 0), s).transpose(2, 0, 1) for img, s in zip(arr, levels)]
         return torch.from_numpy(np.stack(out)).to(device=x.device, dtype=x.dtype)
 
     def extra_repr(self) -> str:
@@ -105,14 +111,14 @@ class BM3D(ClassicalDenoiser):
 
     method = "bm3d"
 
-    def denoise_array(self, img: np.ndarray) -> np.ndarray:
+    def denoise_array(self, img: np.ndarray, sigma: float) -> np.ndarray:
         import bm3d
 
         profile = bm3d.BM3DProfile()
         profile.num_threads = 1
         if self.in_channels == 3:
-            return bm3d.bm3d_rgb(img, self.sigma / 255.0, profile=profile)
-        return bm3d.bm3d(img, self.sigma / 255.0, profile=profile)
+            return bm3d.bm3d_rgb(img, sigma / 255.0, profile=profile)
+        return bm3d.bm3d(img, sigma / 255.0, profile=profile)
 
 
 class TotalVariation(ClassicalDenoiser):
@@ -125,10 +131,10 @@ class TotalVariation(ClassicalDenoiser):
         super().__init__(channels, sigma)
         self.weight_per_sigma = float(weight_per_sigma)
 
-    def denoise_array(self, img: np.ndarray) -> np.ndarray:
+    def denoise_array(self, img: np.ndarray, sigma: float) -> np.ndarray:
         from skimage.restoration import denoise_tv_chambolle
 
-        return denoise_tv_chambolle(img, weight=self.weight_per_sigma * self.sigma / 255.0,
+        return denoise_tv_chambolle(img, weight=self.weight_per_sigma * sigma / 255.0,
                                     channel_axis=_channel_axis(img))
 
 
@@ -143,10 +149,10 @@ class NonLocalMeans(ClassicalDenoiser):
         super().__init__(channels, sigma)
         self.h_per_sigma = float(h_per_sigma)
 
-    def denoise_array(self, img: np.ndarray) -> np.ndarray:
+    def denoise_array(self, img: np.ndarray, sigma: float) -> np.ndarray:
         from skimage.restoration import denoise_nl_means
 
-        s = self.sigma / 255.0
+        s = sigma / 255.0
         return denoise_nl_means(img, patch_size=5, patch_distance=6, h=self.h_per_sigma * s, sigma=s,
                                 fast_mode=True, channel_axis=_channel_axis(img))
 
@@ -161,14 +167,30 @@ class WaveletShrinkage(ClassicalDenoiser):
         super().__init__(channels, sigma)
         self.wavelet = wavelet
 
-    def denoise_array(self, img: np.ndarray) -> np.ndarray:
+    def denoise_array(self, img: np.ndarray, sigma: float) -> np.ndarray:
         from skimage.restoration import denoise_wavelet
 
-        return denoise_wavelet(img, sigma=self.sigma / 255.0, wavelet=self.wavelet, mode="soft", method="BayesShrink",
+        return denoise_wavelet(img, sigma=sigma / 255.0, wavelet=self.wavelet, mode="soft", method="BayesShrink",
                                rescale_sigma=True, channel_axis=_channel_axis(img))
 
 
 METHODS = {cls.method: cls for cls in (BM3D, TotalVariation, NonLocalMeans, WaveletShrinkage)}
+
+CLASSICAL = {  # registry name: (class, channels, paper)
+    "bm3d": (BM3D, 1, "Dabov et al., IEEE TIP 2007 (BM3D)"),
+    "cbm3d": (BM3D, 3, "Dabov et al., ICIP 2007 (CBM3D)"),
+    "tv": (TotalVariation, 1, "Chambolle, JMIV 2004 (total variation)"),
+    "tv_color": (TotalVariation, 3, "Chambolle, JMIV 2004 (total variation)"),
+    "nlm": (NonLocalMeans, 1, "Buades, Coll & Morel, CVPR 2005 (non-local means)"),
+    "nlm_color": (NonLocalMeans, 3, "Buades, Coll & Morel, CVPR 2005 (non-local means)"),
+    "wavelet": (WaveletShrinkage, 1, "Chang, Yu & Vetterli, IEEE TIP 2000 (BayesShrink)"),
+    "wavelet_color": (WaveletShrinkage, 3, "Chang, Yu & Vetterli, IEEE TIP 2000 (BayesShrink)"),
+}
+
+register(*[ModelSpec(name, lambda sigma=25.0, cls=cls, c=c, **kw: cls(c, sigma), c, "classical", paper, sigma=25.0,
+                     bindable=True, collection="classical", notes="no weights and no gradient; parameters in "
+                     "companion.models.classical.TUNED (tuned on Train400 at sigma 25)")
+           for name, (cls, c, paper) in CLASSICAL.items()])
 
 
 def tune(method: str, images, sigma: float = 25.0, grid: list | None = None, seed: int = 0, progress: bool = False):
@@ -186,7 +208,6 @@ def tune(method: str, images, sigma: float = 25.0, grid: list | None = None, see
     rows = []
     for params in tqdm(grid or GRIDS[method], desc=f"tuning {method}", disable=not progress):
         model = METHODS[method](clean[0].shape[1], sigma, **params)
-        with torch.no_grad():
-            scores = [float(metrics.psnr(model(x).clamp(0, 1), y)[0]) for x, y in zip(noisy, clean)]
+        scores = denoised_psnr(model, noisy, clean, batch_size=1)
         rows.append({**params, "psnr": float(np.mean(scores)), "images": len(scores)})
     return pd.DataFrame(rows).sort_values("psnr", ascending=False, ignore_index=True)

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from .base import Denoiser, pad_to_multiple
-from .drunet import AdditiveUNet
+from .drunet import SMALL_FEATURES, AdditiveUNet
+from .registry import ModelSpec, register
 
 FULL_FEATURES = (96, 192, 384, 768)
 
@@ -106,7 +107,8 @@ class CurvPnP(Denoiser):
         level = out[:, :1].mean((2, 3), keepdim=True).expand_as(x[:, :1])
         return level, x + out[:, 1:]
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (blind: it estimates its noise level)."""
         self.check_input(x)
         h, w = x.shape[-2:]
         x = pad_to_multiple(x, 8)
@@ -115,3 +117,15 @@ class CurvPnP(Denoiser):
         y = self.denoiser(torch.cat([x, level, curvature], 1),
                           head_skip=lambda x1: self.attention(x1, x, curvature))
         return (x + y)[..., :h, :w]
+
+
+PAPER = "Li & Duan, arXiv 2211.07286 / Signal Processing 2025 (CurvPnP)"
+
+register(
+    ModelSpec("curvpnp", lambda **kw: CurvPnP(1), 1, "plug-and-play", PAPER,
+              notes="full size (96-768 features, 53.7M parameters); no official file is registered: pass "
+              "weights=<path>"),
+    ModelSpec("curvpnp_small", lambda **kw: CurvPnP(1, SMALL_FEATURES, 1, 1), 1, "plug-and-play", PAPER,
+              ours="curvpnp_small", variant="reduced",
+              notes=f"reduced CurvPnP: features {SMALL_FEATURES}, 1 block per scale (the paper: 96-768; 2 and 4)"),
+)

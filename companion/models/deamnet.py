@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Denoiser, pad_to_multiple
+from .registry import ModelSpec, register
 
 
 def _conv(cin, cout, k=3, stride=1):
@@ -100,7 +101,8 @@ class DeamNet(Denoiser):
         self.deam = nn.ModuleList([DEAM(c) for _ in range(stages)])
         self.inverse = nn.Sequential(ResidualBranch(c), _conv(c, in_channels))
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (trained for one level)."""
         self.check_input(x)
         h, w = x.shape[-2:]
         y0 = self.transform(pad_to_multiple(x, 16, mode="reflect" if min(h, w) > 16 else "replicate"))
@@ -108,3 +110,13 @@ class DeamNet(Denoiser):
         for deam in self.deam:
             z = deam(y0, self.nlo(z))
         return self.inverse(z)[..., :h, :w]
+
+
+PAPER = "Ren et al., CVPR 2021 (DeamNet)"
+
+register(
+    ModelSpec("deamnet", lambda **kw: DeamNet(1, 64), 1, "unfolding", PAPER, sigma=25.0,
+              notes="full size (64 features); no official file is registered: pass weights=<path>"),
+    ModelSpec("deamnet_small", lambda **kw: DeamNet(1, 32), 1, "unfolding", PAPER, sigma=25.0,
+              ours="deamnet_small", variant="reduced", notes="reduced DeamNet: 32 features (the paper: 64)"),
+)

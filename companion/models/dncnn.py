@@ -12,6 +12,7 @@ folds its BN and returns the inference layout.
 """
 
 from .base import Denoiser, conv_stack
+from .registry import TRAIN_WITH_BATCH_NORM, ModelSpec, register
 
 
 class DnCNN(Denoiser):
@@ -22,7 +23,39 @@ class DnCNN(Denoiser):
         self.in_channels = in_channels
         self.model = conv_stack(in_channels, in_channels, features, depth, batch_norm)
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (one level, or blind)."""
         self.check_input(x)
         return x - self.model(x)
+
+
+PAPER = "Zhang et al., IEEE TIP 2017 (DnCNN)"
+ADVERSARIAL_TRAINING = ("nt", "ning", "vat", "hat1", "hat2")
+"""Notebook 04's adversarial training modes (``companion.train.ADVERSARIAL_MODES``): one checkpoint
+of ours per mode and track, fine-tuned DnCNN-S and DnCNN-B from scratch."""
+
+
+def _dncnn(channels: int, depth: int):
+    return lambda batch_norm=False, **kw: DnCNN(channels, depth, batch_norm=batch_norm)
+
+
+register(
+    *[ModelSpec(f"dncnn_s{s}", _dncnn(1, 17), 1, "non-blind", PAPER, sigma=s, official=f"dncnn_{s}",
+                ours="dncnn_s25" if s == 25 else None, train_kwargs=TRAIN_WITH_BATCH_NORM) for s in (15, 25, 50)],
+    ModelSpec("dncnn_b", _dncnn(1, 20), 1, "blind", PAPER, official="dncnn_gray_blind",
+              notes="trained for sigma in [0, 55]", train_kwargs=TRAIN_WITH_BATCH_NORM),
+    ModelSpec("cdncnn_b", _dncnn(3, 20), 3, "blind", PAPER, official="dncnn_color_blind",
+              notes="trained for sigma in [0, 55]", train_kwargs=TRAIN_WITH_BATCH_NORM),
+    *[ModelSpec(f"dncnn_s25_{mode}", lambda **kw: DnCNN(1, 17), 1, "non-blind", PAPER, sigma=25.0,
+                ours=f"dncnn_s25_{mode}", init="dncnn_s25", collection="adversarial_training",
+                notes=f"the official DnCNN-S (sigma 25) fine-tuned, adversarial mode {mode!r}")
+      for mode in ADVERSARIAL_TRAINING],
+    *[ModelSpec(f"dncnn_b25_{mode}", _dncnn(1, 20), 1, "blind", PAPER, train_kwargs=TRAIN_WITH_BATCH_NORM,
+                ours=f"dncnn_b25_{mode}", collection="adversarial_training",
+                notes=f"DnCNN-B trained from scratch for sigma in [0, 25], adversarial mode {mode!r}; quick: the "
+                "fine-tuned track's budget (400 CPU steps of 16 patches) from an identity start "
+                "(models.base.init_identity; from PyTorch's default start 400 steps left it at the identity); "
+                "paper: the DnCNN-B recipe from the default start, for a GPU")
+      for mode in ADVERSARIAL_TRAINING],
+)
 

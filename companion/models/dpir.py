@@ -21,11 +21,13 @@ import torch
 from torch import nn
 
 from ..physics import data_step, kernel_otf
+from .base import Restorer
 
 
-class DPIR(nn.Module):
-    """The HQS loop around a denoiser ``prior`` that takes ``prior(x, sigma=level_0_255)``
-    (DRUNet: ``companion.models.create('dpir_gray')`` or ``'dpir_small_gray'``)."""
+class DPIR(Restorer):
+    """``forward(y, kernel, sigma)``: the HQS loop around a denoiser ``prior`` that takes
+    ``prior(x, sigma=level_0_255)`` (DRUNet: ``companion.models.create('dpir_gray')`` or
+    ``'dpir_small_gray'``)."""
 
     def __init__(self, prior: nn.Module, iterations: int = 8, sigma_start: float = 49.0, lam: float = 0.23):
         super().__init__()

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .base import Denoiser, pad_to_multiple
+from .registry import ModelSpec, register
 
 
 class ResBlock(nn.Module):
@@ -79,3 +80,19 @@ class DRUNet(AdditiveUNet, Denoiser):
 
     def extra_repr(self) -> str:
         return f"sigma={self.sigma:g}"
+
+
+PAPER = "Zhang et al., IEEE TPAMI 2021 (DPIR, DRUNet prior)"
+SMALL_FEATURES = (16, 32, 64, 128)
+"""The widths of our reduced DRUNet (and CurvPnP) per scale (the paper: 64, 128, 256, 512)."""
+
+register(
+    *[ModelSpec(f"dpir_{kind}", lambda sigma=25.0, c=c, **kw: DRUNet(c, sigma=sigma), c, "plug-and-play", PAPER,
+                sigma=25.0, bindable=True, official=f"drunet_{kind}",
+                notes="full-size DRUNet (32.6M parameters), noise-level map input, sigma in [0, 50]")
+      for c, kind in ((1, "gray"), (3, "color"))],
+    *[ModelSpec(f"dpir_small_{kind}", lambda sigma=25.0, c=c, **kw: DRUNet(c, SMALL_FEATURES, 2, sigma=sigma), c,
+                "plug-and-play", PAPER, sigma=25.0, bindable=True, ours=f"dpir_small_{kind}", variant="reduced",
+                notes=f"reduced DRUNet: features {SMALL_FEATURES}, 2 blocks per scale (the paper: 64-512, 4)")
+      for c, kind in ((1, "gray"), (3, "color"))],
+)

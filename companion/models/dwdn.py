@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from ..physics import kernel_otf
-from .base import Denoiser, pad_to_multiple
+from .base import Restorer, pad_to_multiple
+from .registry import ModelSpec, register
 
 
 class ResBlock(nn.Module):
@@ -32,7 +33,7 @@ class ResBlock(nn.Module):
         return x + self.body(x)
 
 
-class DWDN(Denoiser):
+class DWDN(Restorer):
     """``forward(y, kernel, sigma)``: y (N, C, H, W) blurred by ``kernel`` (kh, kw), or one per
     image (N, kh, kw), with Gaussian noise of level ``sigma`` (0-255, a number or one per image)."""
 
@@ -75,3 +76,9 @@ class DWDN(Denoiser):
         for i in reversed(range(len(self.dec))):
             x = self.dec[i](self.up[i](x) + skips[i])
         return feats[:, :self.in_channels] + self.tail(x)[..., :h, :w]
+
+
+register(ModelSpec("dwdn_small", lambda **kw: DWDN(1, 16, (16, 32, 64), 2), 1, "non-blind",
+                   "Dong, Roth & Schiele, NeurIPS 2020 (DWDN)", ours="dwdn_small", variant="reduced",
+                   collection="deblurring", notes="non-blind deblurring; reduced deep Wiener deconvolution: "
+                   "16 features, refinement widths 16-64"))

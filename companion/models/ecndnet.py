@@ -12,6 +12,7 @@ add a ``module.`` prefix that the weights table strips). Non-blind: one model pe
 from torch import nn
 
 from .base import Denoiser
+from .registry import ModelSpec, register
 
 DILATED_LAYERS = (2, 5, 9, 12)
 
@@ -28,9 +29,17 @@ class ECNDNet(Denoiser):
             nn.Conv2d(features, in_channels, 3, padding=1, bias=False), nn.ReLU(inplace=True)))
         self.conv3 = nn.Conv2d(in_channels, in_channels, 3, padding=1)
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (one model per level)."""
         self.check_input(x)
         h = x
         for i in range(1, self.layers + 2):
             h = getattr(self, f"conv1_{i}")(h)
         return x - self.conv3(h)
+
+
+PAPER = "Tian et al., CAAI Trans. Intell. Technol. 2019 (ECNDNet)"
+
+register(*[ModelSpec(f"ecndnet_s{s}", lambda **kw: ECNDNet(1), 1, "non-blind", PAPER, sigma=s,
+                     official=f"ecndnet_{s}", notes="dilated convolutions at layers 2, 5, 9, 12")
+           for s in (15, 25, 50)])

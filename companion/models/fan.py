@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Denoiser, pad_to_multiple
+from .registry import ModelSpec, register
 
 _YUV = torch.tensor([[0.299, 0.587, 0.114], [-0.14713, -0.28886, 0.436], [0.615, -0.51499, -0.10001]])
 
@@ -141,7 +142,8 @@ class FAN(Denoiser):
         """The estimated 3-channel noise map of an RGB batch."""
         return self.estimator(x)
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (blind: it estimates its noise map)."""
         self.check_input(x)
         h, w = x.shape[-2:]
         x = pad_to_multiple(x, 8)
@@ -149,3 +151,13 @@ class FAN(Denoiser):
         out = self.unet(torch.cat([haar_swt(yuv[:, :1]), yuv[:, 1:], noise], 1))
         y = haar_iswt(out[:, :4])
         return yuv_to_rgb(torch.cat([y, out[:, 4:]], 1))[..., :h, :w]
+
+
+PAPER = "Mo et al., ACCV 2020 (FAN)"
+
+register(
+    ModelSpec("fan", lambda **kw: FAN(64), 3, "blind", PAPER, notes="full size (width 64); no official file is "
+              "registered: pass weights=<path>"),
+    ModelSpec("fan_small", lambda **kw: FAN(16), 3, "blind", PAPER, ours="fan_small", variant="reduced",
+              notes="reduced FAN: width 16 (the paper: 64)"),
+)

@@ -18,6 +18,7 @@ number or one level per image (a tensor of shape (N,), as in training on a range
 import torch
 import torch.nn.functional as F
 from .base import Denoiser, conv_stack, pad_to_multiple
+from .registry import TRAIN_WITH_BATCH_NORM, ModelSpec, register
 
 
 class FFDNet(Denoiser):
@@ -38,3 +39,16 @@ class FFDNet(Denoiser):
 
     def extra_repr(self) -> str:
         return f"sigma={self.sigma:g}"
+
+
+PAPER = "Zhang, Zuo & Zhang, IEEE TIP 2018 (FFDNet)"
+
+
+def _ffdnet(channels: int):
+    return lambda sigma=25.0, batch_norm=False, **kw: FFDNet(channels, sigma=sigma, batch_norm=batch_norm)
+
+
+register(*[ModelSpec(f"ffdnet_{kind}", _ffdnet(c), c, "non-blind", PAPER, sigma=25.0, bindable=True,
+                     official=f"ffdnet_{kind}", ours="ffdnet_gray" if c == 1 else None,
+                     notes="noise-level map input, sigma in [0, 75]", train_kwargs=TRAIN_WITH_BATCH_NORM)
+           for c, kind in ((1, "gray"), (3, "color"))])

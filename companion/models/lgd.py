@@ -21,12 +21,17 @@ import torch
 from torch import nn
 
 from ..physics import kernel_otf
-from .base import Denoiser, conv_stack
+from .base import Restorer, conv_stack
+from .registry import ModelSpec, register
 
 
-class LearnedGradientDescent(Denoiser):
-    """``forward(y, kernel, steps=None)``: y (N, C, H, W) blurred by ``kernel`` (kh, kw), or one
-    per image (N, kh, kw); ``steps`` unrolled steps (default ``self.steps``)."""
+class LearnedGradientDescent(Restorer):
+    """``forward(y, kernel, sigma=None, steps=None)``: y (N, C, H, W) blurred by ``kernel``
+    (kh, kw), or one per image (N, kh, kw); sigma is ignored (the learned step sees the data
+    term's gradient, not the noise level); ``steps`` unrolled steps (default ``self.steps``), an
+    option of this unrolled network beyond the ``Restorer`` contract."""
+
+    unrolled = True
 
     def __init__(self, in_channels: int = 1, features: int = 32, depth: int = 5, steps: int = 10):
         super().__init__()
@@ -38,7 +43,7 @@ class LearnedGradientDescent(Denoiser):
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
-    def forward(self, y: torch.Tensor, kernel: torch.Tensor, steps: int | None = None) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, kernel: torch.Tensor, sigma=None, steps: int | None = None) -> torch.Tensor:
         self.check_input(y)
         steps = self.steps if steps is None else steps
         if steps < 1:
@@ -51,3 +56,10 @@ class LearnedGradientDescent(Denoiser):
             direction = gradient + self.regularizer(x)
             x = x - self.step_size * direction - self.optimizer(torch.cat([direction, x], 1))
         return x
+
+
+register(ModelSpec("lgd_small", lambda **kw: LearnedGradientDescent(1, 32, 5, steps=10), 1, "non-blind",
+                   "Gong et al., IEEE TNNLS 2020 (learned gradient descent)", ours="lgd_small", variant="reduced",
+                   collection="deblurring",
+                   notes="non-blind deblurring; reduced learned gradient descent: 5-layer regularizer and 3-layer "
+                   "step network of 32 features, trained unrolled for 10 to 40 steps"))

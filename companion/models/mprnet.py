@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Denoiser, pad_to_multiple
+from .base import Restorer, pad_to_multiple
+from .registry import ModelSpec, register
 
 
 def _conv(cin, cout, k=3):
@@ -144,9 +145,12 @@ def _merge(x, parts, n):
     return torch.cat([torch.cat([a, b], -1), torch.cat([c, d], -1)], -2)
 
 
-class MPRNet(Denoiser):
-    """``forward(y)``: the blind three-stage restorer (module docstring). Full size (the paper's
-    deblurring layout): ``MPRNet(3)``; ours: ``MPRNet(1, 16, 8, 8, orsnet_cabs=2)``."""
+class MPRNet(Restorer):
+    """``forward(y, kernel=None, sigma=None)``: the blind three-stage restorer (module docstring),
+    which sees y alone (kernel and sigma are ignored). Full size (the paper's deblurring layout):
+    ``MPRNet(3)``; ours: ``MPRNet(1, 16, 8, 8, orsnet_cabs=2)``."""
+
+    blind = True
 
     def __init__(self, in_channels: int = 1, features: int = 96, scale: int = 48, orsnet_scale: int = 32,
                  cabs: int = 2, orsnet_blocks: int = 3, orsnet_cabs: int = 8):
@@ -160,7 +164,7 @@ class MPRNet(Denoiser):
         self.orsnet = ORSNet(f, g, orsnet_blocks, orsnet_cabs)
         self.tail = _conv(g, in_channels)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, kernel: torch.Tensor | None = None, sigma=None) -> torch.Tensor:
         self.check_input(y)
         n, (h, w) = y.shape[0], y.shape[-2:]
         x = pad_to_multiple(y, 16)  # halves, then two down-samplings
@@ -180,3 +184,9 @@ class MPRNet(Denoiser):
         z = self.concat3(torch.cat([self.shallow[2](x), feat2], 1))
         z = self.orsnet(z, _merge(enc2[0], 2, n), _merge(dec2[0], 2, n))
         return (self.tail(z) + x)[..., :h, :w]
+
+
+register(ModelSpec("mprnet_small", lambda **kw: MPRNet(1, 16, 8, 8, orsnet_cabs=2), 1, "blind",
+                   "Zamir et al., CVPR 2021 (MPRNet)", ours="mprnet_small", variant="reduced", collection="deblurring",
+                   notes="blind deblurring; reduced multi-stage restorer: 16 features, levels +8, ORSNet 2 CABs per "
+                   "block (the paper: 96, +48, 8; MPRNet(3) builds that layout)"))

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .base import Denoiser, pad_to_multiple
+from .registry import ModelSpec, register
 
 
 def _conv(cin: int, cout: int) -> list:
@@ -38,7 +39,8 @@ class Noise2NoiseUNet(Denoiser):
         self._block6 = nn.Sequential(*_conv(96 + in_channels, 64), *_conv(64, 32),
                                      nn.Conv2d(32, in_channels, 3, padding=1), nn.LeakyReLU(0.1))
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (blind)."""
         self.check_input(x)
         h, w = x.shape[-2:]
         x = pad_to_multiple(x, 32)
@@ -50,3 +52,41 @@ class Noise2NoiseUNet(Denoiser):
         for _ in range(3):
             up = self._block5(torch.cat([up, skips.pop()], 1))
         return self._block6(torch.cat([up, skips.pop()], 1))[..., :h, :w]
+
+
+PLUMMER_HAUSER = {  # registry name: (weight key, noise type, what it was trained on)
+    "n2n_ph_gaussian50": ("n2n_ph_gaussian_std_50", "gaussian", "Gaussian, sigma up to 50"),
+    "n2n_ph_gaussian100": ("n2n_ph_gaussian_std_100", "gaussian", "Gaussian, sigma up to 100"),
+    "n2n_ph_impulse_p02": ("n2n_ph_impulse_std50_p0.2", "impulse", "random-valued impulse, p up to 0.2"),
+    "n2n_ph_impulse_p05": ("n2n_ph_impulse_std50_p0.5", "impulse", "random-valued impulse, p up to 0.5"),
+    "n2n_ph_poisson100": ("n2n_ph_poisson_100", "poisson", "Poisson, 100 photons"),
+    "n2n_ph_poisson200": ("n2n_ph_poisson_200", "poisson", "Poisson, 200 photons"),
+    "n2n_ph_poisson500": ("n2n_ph_poisson_500", "poisson", "Poisson, 500 photons"),
+}
+"""Plummer & Hauser's released CIFAR-10 U-Nets."""
+
+OURS = {  # registry name: (noise, loss)
+    "n2n_gaussian_l2": ("gaussian", "l2"),
+    "n2n_poisson_l1": ("poisson", "l1"),
+    "n2n_impulse_l0": ("impulse", "l0"),
+    "n2n_impulse_l2": ("impulse", "l2"),
+    "n2n_impulse_l1": ("impulse", "l1"),
+}
+"""Notebook 08's U-Nets, trained by us on noisy targets only, one per noise and loss (their noise
+levels and schedules: ``companion.train.N2N_OURS``)."""
+
+
+def _unet(**kw) -> Noise2NoiseUNet:
+    return Noise2NoiseUNet(3)
+
+
+register(
+    ModelSpec("n2n_color", _unet, 3, "blind", "Lehtinen et al., ICML 2018 (Noise2Noise)", official="n2n_gaussian",
+              notes="trained on noisy targets, Gaussian sigma up to 50, 64x64 crops (joeylitalien)"),
+    *[ModelSpec(name, _unet, 3, "blind", "Plummer & Hauser (Noise2Noise U-Net trained on CIFAR-10)", official=key,
+                notes=notes, noise=noise) for name, (key, noise, notes) in PLUMMER_HAUSER.items()],
+    *[ModelSpec(name, _unet, 3, "blind", "Lehtinen et al., ICML 2018 (Noise2Noise), for the noises of Plummer & Hauser",
+                ours=name, noise=noise, collection="noise2noise",
+                notes=f"our Noise2Noise U-Net: {noise} noise, {loss.upper()} loss, noisy targets only")
+      for name, (noise, loss) in OURS.items()],
+)

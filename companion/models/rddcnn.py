@@ -16,6 +16,7 @@ from torch import nn
 
 from .base import Denoiser
 from .deform_conv import DeformConv2d
+from .registry import ModelSpec, register
 
 
 def _conv_bn_relu(features: int, dilation: int = 1) -> list:
@@ -35,6 +36,13 @@ class RDDCNN(Denoiser):
         enhanced = [*_conv_bn_relu(f, dilation=2), *[m for _ in range(3) for m in _conv_bn_relu(f)]]
         self.body = nn.Sequential(*deformable, *enhanced, nn.Conv2d(f, in_channels, 3, padding=1, bias=False))
 
-    def forward(self, x):
+    def forward(self, x, sigma=None):
+        """The clean estimate of ``x``; ``sigma`` is ignored (blind)."""
         self.check_input(x)
         return x - self.body(x)
+
+
+register(ModelSpec("rddcnn_b", lambda **kw: RDDCNN(1), 1, "blind",
+                   "Zhang, Tian et al., CAAI Trans. Intell. Technol. 2023 (RDDCNN)", ours="rddcnn_b",
+                   notes="modulated deformable first layer; trained for sigma in [0, 55]; quick: from the identity "
+                   "start"))

@@ -8,7 +8,7 @@ by us, see its model card) stands in, and ``model.info['stands_in_for']`` says s
 import torch
 
 from ..weights import short_reason
-from . import create, list_models, spec
+from .registry import create, list_models, spec
 
 STAND_INS = {"dpir_gray": "dpir_small_gray", "dpir_color": "dpir_small_color", "curvpnp": "curvpnp_small",
              "deamnet": "deamnet_small", "fan": "fan_small"}

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from scipy.optimize import differential_evolution
 
-from ..evaluation import eval_mode
-from .classifier import _check
+from ...evaluation import eval_mode
+from . import labelled
 
 
 def _apply(image: torch.Tensor, genes: np.ndarray, pixels: int) -> torch.Tensor:
@@ -36,7 +36,7 @@ def one_pixel(model: torch.nn.Module, images, labels, pixels: int = 1, populatio
     """Adversarial images with at most ``pixels`` pixels changed per image (module docstring)."""
     if pixels < 1 or population < 1 or generations < 1:
         raise ValueError(f"need pixels, population and generations >= 1; got {pixels}, {population}, {generations}")
-    x, labels = _check(images, labels)
+    x, labels = labelled.batch(images, labels)
     c, h, w = x.shape[1:]
     bounds = [(0, h), (0, w)] + [(0, 1)] * c
     out = x.clone()

@@ -1,4 +1,4 @@
-"""Attacks on image classifiers, for the purifier experiments (05_bm3d; Plummer & Hauser Sec. 2).
+"""Gradient attacks on image classifiers, for the purifier experiments (05_bm3d; Plummer & Hauser Sec. 2).
 
 - FGSM (Goodfellow, Shlens & Szegedy, ICLR 2015): x' = clip(x + eps sign(grad_x CE(f(x), y))).
 - PGD (Madry et al., ICLR 2018): from x + U[-eps, eps], T steps of x' + alpha sign(grad CE),
@@ -15,9 +15,10 @@ i is drawn from NumPy's RandomState seeded ``seed + i`` (``noise.draw_per_image`
 import torch
 import torch.nn.functional as F
 
-from ..checks import as_batch, check_unit_range
-from ..evaluation import eval_mode
-from ..noise import draw_per_image
+from ...evaluation import eval_mode
+from ...noise import draw_per_image
+from .. import engine
+from . import labelled
 
 
 def _gradient(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -29,20 +30,11 @@ def _gradient(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> 
     return grad
 
 
-def _check(images, labels) -> tuple:
-    x = as_batch(images, "images")
-    check_unit_range(x, "images")
-    labels = torch.as_tensor(labels, device=x.device).long()
-    if labels.shape != (x.shape[0],):
-        raise ValueError(f"labels must hold one class per image: shape ({x.shape[0]},), got {tuple(labels.shape)}")
-    return x.detach(), labels
-
-
 def fgsm(model: torch.nn.Module, images, labels, eps: float) -> torch.Tensor:
     """One signed-gradient step of size ``eps`` up the cross-entropy, clipped to [0, 1]."""
     if eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
-    x, labels = _check(images, labels)
+    x, labels = labelled.batch(images, labels)
     return (x + eps * _gradient(model, x, labels).sign()).clamp(0, 1).detach()
 
 
@@ -51,12 +43,12 @@ def pgd(model: torch.nn.Module, images, labels, eps: float, steps: int = 10, alp
     """Projected gradient ascent on the cross-entropy in the L-infinity ball of radius ``eps``."""
     if eps < 0 or steps < 0:
         raise ValueError(f"eps and steps must be >= 0, got eps={eps}, steps={steps}")
-    x, labels = _check(images, labels)
+    x, labels = labelled.batch(images, labels)
     alpha = 2.5 * eps / max(steps, 1) if alpha is None else float(alpha)
     adv = x.clone()
     if random_start:
         adv = (x + draw_per_image(x, seed, lambda rs, shape: rs.uniform(-eps, eps, size=shape))).clamp(0, 1)
     for _ in range(steps):
         adv = adv + alpha * _gradient(model, adv, labels).sign()
-        adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+        adv = engine.project_linf(adv, x, eps).clamp(0, 1)
     return adv.detach()

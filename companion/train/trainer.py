@@ -37,7 +37,6 @@ so a resumed run continues exactly where the interrupted one stopped.
 """
 
 import functools
-import inspect
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,12 +45,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import _compat  # noqa: F401  (timm imports torchvision)
-from . import noise, physics
-from .attacks import denoising_pgd, obsatk
-from .data import PatchSampler, load_kernels
-from .evaluation import model_device
-from .weights import save_atomic
+from .. import noise, physics
+from ..attacks import denoising_pgd, obsatk
+from ..data import PatchSampler, load_kernels
+from ..evaluation import model_device
+from ..io import save_torch
 
 MODES = ("supervised", "noise2noise", "deblur")
 ADVERSARIAL = ("none", "ning", "vat", "hat")
@@ -111,7 +109,7 @@ training (``weight_init`` 'identity': ``Denoiser.start_from_identity``;
 
 
 def from_recipe(recipe: dict) -> tuple:
-    """``(TrainConfig, extras)`` from a registry recipe (``ModelSpec.recipe``)."""
+    """``(TrainConfig, extras)`` from a training recipe (``recipes.recipe``)."""
     fields = dict(recipe)
     extras = {k: fields.pop(k, default) for k, default in RECIPE_EXTRAS.items()}
     if extras["weight_init"] not in ("default", "identity"):
@@ -184,12 +182,19 @@ def _scheduler(optimizer, cfg: TrainConfig):
                                 decay_rate=cfg.lr_decay, t_in_epochs=False)
 
 
+def _uses_level(model: torch.nn.Module) -> bool:
+    """Whether ``model`` uses a noise level: a denoiser bound to one holds it as ``sigma``
+    (FFDNet, DRUNet; ``models.base.Denoiser``); blind ones, and plain modules, have none."""
+    return hasattr(model, "sigma")
+
+
 def _forward(model: torch.nn.Module, noisy: torch.Tensor, level) -> torch.Tensor:
-    """The model's output; models with a noise-level input are told each patch's level, and
-    non-blind deblurring networks its kernel too (``level`` a dict, mode 'deblur')."""
-    told = level if isinstance(level, dict) else {"sigma": level}
-    takes = inspect.signature(model.forward).parameters
-    return model(noisy, **{k: v for k, v in told.items() if k in takes})
+    """The model's output, told each patch's level if it uses one (``model(x, sigma=level)``); in
+    mode 'deblur' (``level`` a dict) a restorer's ``model(y, kernel=..., sigma=...)``, and ``steps=``
+    with ``unroll`` (``models.base.Restorer``)."""
+    if isinstance(level, dict):
+        return model(noisy, **level)
+    return model(noisy, sigma=level) if _uses_level(model) else model(noisy)
 
 
 def objective(model: torch.nn.Module, noisy: torch.Tensor, target: torch.Tensor, level: torch.Tensor,
@@ -198,7 +203,7 @@ def objective(model: torch.nn.Module, noisy: torch.Tensor, target: torch.Tensor,
     are seeded by ``(cfg.seed, step)``, so a resumed run makes the same samples."""
     if cfg.adversarial == "none":
         return loss_fn(_forward(model, noisy, level), target, cfg, step)
-    if "sigma" in inspect.signature(model.forward).parameters:
+    if _uses_level(model):
         raise ValueError(f"adversarial training attacks f(y) alone; {type(model).__name__} takes a noise level too")
     if cfg.adversarial == "ning":
         half = noisy.shape[0] // 2
@@ -294,7 +299,7 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
         if step % 20 == 0:
             bar.set_postfix(loss=f"{sum(history[-20:]) / 20:.2e}")
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_atomic({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            save_torch({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "step": step, "history": history, "rng": torch.get_rng_state(),
                          "elapsed_s": time.perf_counter() - t0}, state_path)
     bar.close()

@@ -35,7 +35,8 @@ GRAY_EPS = 0.012
 COLOR_EPS = 0.055
 
 
-def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, steps: int = 5,
+@engine.declare()
+def denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS, steps: int = 5,
                   alpha: float | None = None, seed: int = 0, clip: bool = False,
                   random_start: bool = True, restarts: int = 1):
     """Adversarial noisy images for ``model`` (see the module docstring for the algorithm).
@@ -62,7 +63,7 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, s
         x = as_batch(noisy, "noisy image").detach()
 
         def project(adv):
-            adv = torch.min(torch.max(adv, x - eps), x + eps)
+            adv = engine.project_linf(adv, x, eps)
             return adv.clamp(0, 1) if clip else adv
 
         def attempt(k):
@@ -88,7 +89,7 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, eps: float = GRAY_EPS, s
     return engine.per_size(attack_batch, noisy, clean, seed)
 
 
-def clean_image_pgd(model: torch.nn.Module, clean, eps: float = 0.157, steps: int = 10,
+def clean_image_pgd(model: torch.nn.Module, clean, *, eps: float = 0.157, steps: int = 10,
                     alpha: float | None = None, seed: int = 0, clip: bool = False):
     """Ning et al. Sec. V-A: denoising-PGD started from the clean image itself (x = y)."""
     return denoising_pgd(model, clean, clean, eps=eps, steps=steps, alpha=alpha, seed=seed, clip=clip)

@@ -1,4 +1,6 @@
-"""Denoisers as adversarial purifiers: is a denoiser a safe shield for a classifier?
+"""Notebook 05, section 3: denoisers as adversarial purifiers: is a denoiser a safe shield for a
+classifier? Also the digit classifier and its data, which notebook 08's classifier baseline
+(``noise2noise_dag``) uses too.
 
 The question behind Ning et al. (arXiv:2306.16050, Sec. I and V-B) and Plummer & Hauser
 (Sec. 4): a classifier f is attacked (FGSM, PGD: ``attacks.classifier``), and a denoiser P is put
@@ -18,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import config, data
-from .attacks import BPDA
-from .attacks.classifier import fgsm, pgd
-from .evaluation import eval_mode
-from .models.classical import NotDifferentiableError
+from .. import claims, config, data, models, weights
+from ..attacks import BPDA
+from ..attacks.classifier import fgsm, pgd
+from ..evaluation import eval_mode
+from ..models.classical import NotDifferentiableError
 
 
 def digit_classifier(seed: int = 0) -> nn.Module:
@@ -163,3 +165,49 @@ def purifier_rows(classifier: nn.Module, purifiers: dict, images: torch.Tensor, 
                 label = "adaptive PGD (BPDA)"
             rows.append({"eps": eps, "attack": label, "purifier": name, "accuracy": accuracy(defended, x, labels)})
     return rows
+
+
+def usable_purifiers(names: list, eps: float) -> tuple:
+    """``(usable, skipped)``: the purifiers of ``names`` whose weights are at hand (each tried bound
+    to sigma = 255 ``eps`` when it takes a level), and ``{name: reason}`` for the others."""
+    usable, skipped = [], {}
+    for name in names:
+        try:
+            models.create(name, sigma=255 * eps if models.spec(name).bindable else None)
+            usable.append(name)
+        except weights.WeightsError as err:  # e.g. DnCNN-B: official weights only
+            skipped[name] = f"purifier {name} skipped: {weights.short_reason(err)}"
+    return usable, skipped
+
+
+def purification_table(classifier: nn.Module, names: list, images: torch.Tensor, labels: torch.Tensor, eps_values,
+                       steps: int = 10, seed: int = 0, adaptive=None, device="cpu", progress: bool = False) -> tuple:
+    """``purifier_rows`` at every budget of ``eps_values``, each purifier of ``names`` bound to sigma
+    = 255 eps (the perturbation's standard deviation for a signed step) when it takes a level.
+    Returns ``(rows, weights)``: a DataFrame, and ``{purifier: its weights}``."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    rows, shields = [], {}
+    for eps in tqdm(eps_values, desc="purifier budgets", disable=not progress):
+        shields = {p: models.create(p, sigma=255 * eps if models.spec(p).bindable else None, device=device)
+                   for p in names}
+        rows += purifier_rows(classifier, shields, images, labels, eps, steps, seed, adaptive)
+    return pd.DataFrame(rows), {name: shield.info["weights"] for name, shield in shields.items()}
+
+
+@claims.check("learned_purifier_broken")
+def learned_purifier_broken(purified, skipped: dict, steps: int, digits: int) -> tuple:
+    """Agrees when PGD through DnCNN-B (adaptive) leaves at most half the accuracy PGD ignoring it
+    leaves, at every budget (``purified``: ``purification_table``'s rows; ``skipped``:
+    ``usable_purifiers``'); None when DnCNN-B was skipped or not attacked adaptively."""
+    if "dncnn_b" in skipped:
+        return None, skipped["dncnn_b"]
+    learned = purified[purified.purifier == "dncnn_b"].pivot_table(index="eps", columns="attack", values="accuracy")
+    if "adaptive PGD" not in learned:
+        return None, ("dncnn_b was not attacked adaptively (see the adaptive parameter)" if len(learned) else
+                      "dncnn_b is not among the purifiers")
+    return bool((learned["adaptive PGD"] <= learned["PGD"] / 2).all()), (
+        "; ".join(f"eps {e:g}: PGD ignoring DnCNN-B {r['PGD']:.3f}, adaptive {r['adaptive PGD']:.3f} "
+                  f"(clean behind it {r['clean']:.3f})" for e, r in learned.iterrows())
+        + f" [{steps} PGD steps, {digits} digits]")
