@@ -10,7 +10,7 @@ PROFILE ?= quick
 DEVICE ?= cpu
 ONLY ?=
 OUTPUT ?=
-PYTEST_ARGS ?= -n 2   # two workers: the notebook tests spend much of their time starting kernels
+PYTEST_ARGS ?=
 # this machine's pip config names local indexes that do not exist; drop its warnings about them
 QUIET_PIP := sed '/is ignored: it is neither a file nor a directory/d'
 
