@@ -7,7 +7,7 @@ the tuning of their free parameter.
 The first form scores bm3d, tv, nlm and wavelet on Set12 and their color versions on set3c and
 CBSD68 (Gaussian noise unclipped, image i seeded i, output clipped, the means of per-image
 PSNR/SSIM on the 0-255 scale: ``companion.evaluation``), with the published BM3D/CBM3D means
-beside them, and the median time of 3 runs on one 256x256 image. ``--tune`` reruns the search
+beside them, and the time of one 256x256 image (``timing.measure``: median, min-max of 3 runs). ``--tune`` reruns the search
 that fixed ``classical.TUNED``: every candidate of ``classical.GRIDS`` on Train400 at sigma 25.
 Prints Markdown tables.
 """
@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 import torch
-from timing import median_time
+from timing import measure
 
 from companion import data, evaluation, models, report
 from companion.models import classical
@@ -40,13 +40,13 @@ def score(sigma: float, limit: int | None) -> None:
         model = models.create(name, sigma=sigma)
         channels = models.spec(name).channels
         x = torch.rand(1, channels, 256, 256)
-        seconds = median_time(lambda: model(x), 3, torch.device("cpu"))
+        seconds = measure({name: lambda: model(x)}, 3)[name]
         for dataset in (["set12"] if channels == 1 else ["set3c", "cbsd68"]):
             images = data.load(dataset, limit=limit)
             rows, _ = evaluation.gaussian_denoising(model, images, sigma)
             paper = PUBLISHED.get((name, dataset)) if images.comparable and limit is None and sigma == 25 else None
             print(f"| {name} | {dataset} | {sigma:g} | {np.mean([r['psnr'] for r in rows]):.2f} | "
-                  f"{np.mean([r['ssim'] for r in rows]):.4f} | {paper or '-'} | {seconds:.3f} |", flush=True)
+                  f"{np.mean([r['ssim'] for r in rows]):.4f} | {paper or '-'} | {seconds} |", flush=True)
 
 
 def main() -> None:

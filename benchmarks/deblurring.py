@@ -1,21 +1,20 @@
 """Notebook 07's networks and attacks, measured: each deblurring network's restoration under
 Levin et al.'s kernels, its stability under the untargeted attack, and the cost of both.
 
-    python benchmarks/deblurring.py [--images 12] [--crop 96] [--steps 50] [--repeats 3]
+    python benchmarks/deblurring.py [--images 12] [--crop 96] [--steps 50] [--rounds 3]
 
 Per network (``companion.experiments.deblurring``): mean PSNR of the blurred and the restored Set12 images
 (whole images, kernel i mod 8, sigma 2.55), then on ``--images`` crops of BSD68 the untargeted
 attack at eps 8/255 (``--steps`` Adam steps of 0.001, learned gradient descent attacked unrolled
 for 10 steps): the median amplification ||N(y') - N(y)|| / ||y' - y|| and the mean PSNR drop;
-the median time of one restoration of a 256x256 image and of one attack step on it over
-``--repeats`` runs. Prints a Markdown table.
+the time of one restoration of a 256x256 image and of one attack step on it, interleaved over
+``--rounds`` rounds (``timing.measure``: median, min-max). Prints a Markdown table.
 """
 
 import argparse
 
 import numpy as np
-import torch
-from timing import median_time
+from timing import measure
 
 from companion import data, physics
 from companion.attacks import deblur_pgd
@@ -27,7 +26,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--crop", type=int, default=96)
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", "--repeats", type=int, default=3)
     args = parser.parse_args()
     set12 = data.load("set12")
     crops = data.load("bsd68", limit=args.images, crop=args.crop).images
@@ -36,7 +35,6 @@ def main() -> None:
     print("| network | Set12 blurred | Set12 restored | median amplification | untargeted drop (dB) "
           "| s per 256x256 restoration | s per attack step |")
     print("|---|---|---|---|---|---|---|")
-    cpu = torch.device("cpu")
     for name in deblurring.NETWORKS:
         net = deblurring.network(name)
         rows = deblurring.evaluate(net, set12)
@@ -44,12 +42,12 @@ def main() -> None:
                                       attacks=("untargeted",))
         bound = deblurring.Bound(deblurring.for_attack(net), kernels[:1])
         y = physics.degrade(big, kernels[:1], deblurring.SIGMA)
-        restore_s = median_time(lambda: deblurring.restore(net, y, kernels[:1]), args.repeats, cpu)
-        step_s = median_time(lambda: deblur_pgd(bound, y, 8 / 255, steps=1), args.repeats, cpu)
+        times = measure({"restore": lambda: deblurring.restore(net, y, kernels[:1]),
+                         "step": lambda: deblur_pgd(bound, y, 8 / 255, steps=1)}, args.rounds)
         print(f"| {name} | {deblurring.mean(rows, 'blurred_psnr'):.2f} | {deblurring.mean(rows, 'psnr'):.2f} | "
               f"{np.median([x['amplification'] for x in r]):.2f} | "
               f"{np.mean([x['clean_psnr'] - x['untargeted_source_psnr'] for x in r]):.2f} | "
-              f"{restore_s:.3f} | {step_s:.3f} |")
+              f"{times['restore']} | {times['step']} |")
 
 
 if __name__ == "__main__":

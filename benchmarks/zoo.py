@@ -8,18 +8,18 @@ image i seeded with seed + i, output clipped to [0, 1], PSNR/SSIM on the 0-255 s
 per image: ``companion.evaluation``), at ``--sigma`` except for the non-blind models trained for
 one other level (DnCNN-S and ECNDNet 15 and 50), scored at their own. Models trained for Poisson
 or impulse noise (Plummer & Hauser's) are not scored on Gaussian noise: 08_noise2noise_dag does.
-Time: the median of 5 forward passes on one 256x256 image (after a warm-up) on this machine.
+Time: one forward pass on one 256x256 image on this machine (``timing.measure``: median, min-max
+of 5 runs after a warm-up).
 Models whose weights are not on this machine (the full-size ones with only a user-supplied file)
 get their size and time only. Prints a Markdown table.
 """
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
 import torch
+from timing import measure
 
 from companion import config, data, evaluation, models, weights
 
@@ -37,15 +37,10 @@ PUBLISHED = {
 }
 
 
-def cpu_time(model, channels: int, device) -> float:
+def forward_time(model, channels: int, device):
     x = torch.rand(1, channels, 256, 256, device=device)
-    times = []
     with torch.no_grad():
-        for _ in range(6):
-            t0 = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:])
+        return measure({"forward": lambda: model(x)}, 5, device)["forward"]
 
 
 def weights_origin(model) -> str:
@@ -77,7 +72,7 @@ def main() -> None:
             except weights.WeightsError:
                 model = models.create(name, weights=None, device=device)
         params = f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M"
-        seconds = f"{cpu_time(model, entry.channels, device):.3f}"
+        seconds = str(forward_time(model, entry.channels, device))
         if model.info["weights"].startswith("none"):
             print(f"| {name} | {entry.variant} | no weights here | {params} | - | - | - | - | - | {seconds} |", flush=True)
             continue

@@ -5,7 +5,10 @@ Adversarial Attack" (arXiv:2306.16050), with Yan et al. (OBSATK, HAT), Plummer &
 (Noise2Noise + DAG) and Gandikota et al. (attacks on deblurring).
 
 Importing the package imports neither torch nor timm: the torchvision shim (``_compat``) runs
-just before torchvision is first imported, and the zoo registers with timm once timm is.
+just before torchvision is first imported, and the zoo registers with timm once timm is (then
+``timm.create_model(name, pretrained=True)``, see ``models.hub``). Import companion before timm or
+torchvision: on a CPU-only torch, torchvision 0.28's CUDA-only wheel fails to import without the
+shim, and ``import timm`` imports torchvision.
 """
 
 from ._import_hooks import when_imported

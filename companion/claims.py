@@ -174,6 +174,9 @@ def evidence_limits(data_sources: dict, weights: dict, profile: str = "quick") -
     fallback = sorted(d for d, source in data_sources.items() if source == "fallback")
     if fallback:
         limits.append(f"embedded fallback data, not the benchmark set ({_names(fallback)})")
+    modified = sorted(d for d, source in data_sources.items() if "(modified" in source)
+    if modified:
+        limits.append(f"files that differ from the published benchmark set ({_names(modified)})")
     stand_ins = sorted(name for name, w in weights.items() if not _papers_weights(w))
     if stand_ins:
         limits.append(f"our stand-ins or unofficial weights, not the papers' models ({_names(stand_ins)})")

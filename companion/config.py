@@ -1,7 +1,8 @@
 """Profiles, paths and devices.
 
 Three profiles: ``quick`` runs every notebook on a laptop CPU in minutes (fewer images, fewer
-attack steps, short training), ``paper`` follows the papers' protocol and is meant for a GPU,
+attack steps, short training), ``paper`` follows the papers' protocol and is meant for a GPU
+(whole test sets: OBSATK's budget uses the set's average image size, as its authors' code does),
 ``smoke`` runs every notebook on one or two tiny images to check that it runs (CI). A profile
 carries each notebook's sizes (``Profile.sizes_for``), so no notebook tests a profile's name.
 """

@@ -18,11 +18,25 @@ Each dataset resolves, in this order:
    ``fallback=False`` (``resolve``, ``load``, ``load_kernels``, ``load_mnist``) raises
    ``DataNotFoundError`` instead.
 
-Sources are the authors' repositories (see ``Dataset.repo`` / ``Dataset.path``); the sha256
-values are those of the files published there.
+Files found in a folder (named, cached or downloaded) are checked against their pinned sha256
+(``io.sha256_cached``: hashed once, then remembered by size and modification time). A file that
+differs is kept, with a ``ModifiedDataWarning`` naming it, and the set is marked not comparable
+with the papers' (``comparable=False``). ``fingerprint`` says what a dataset resolves to now
+(source and content hash) without downloading, so that ``reproduce`` can tell stale results.
+
+Sources are the authors' repositories (see ``Dataset.repo`` / ``Dataset.path``, at
+``Dataset.commit``); the sha256 values are those of the files published there.
+
+Paired sets (``kind='pairs'``: ``polyu``, ``cc``, ``sidd_val``) hold real camera noise: each noisy
+shot with its clean reference (the mean of many shots of the same scene), read by ``load_pairs``
+and paired by name (``pair_names``). They resolve as above but have no embedded fallback: when
+one is nowhere to be found, ``load_pairs`` raises ``DataNotFoundError``, naming the missing half
+of any incomplete pair. A set with no sha256 pinned here (``Dataset.files``: ``cc``, ``sidd_val``)
+is only read from a folder you name or the cache, never downloaded.
 """
 
 import gzip
+import hashlib
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,8 +47,8 @@ import torch
 
 from . import config
 from .batching import by_size
-from .checks import one_line
-from .io import checksums
+from .checks import count, lookup, one_line
+from .io import checksums, sha256_cached
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -48,6 +62,11 @@ class FallbackWarning(UserWarning):
     kernels), not the benchmark set."""
 
 
+class ModifiedDataWarning(UserWarning):
+    """Files of a dataset differ from the published ones (their pinned sha256): they are used as
+    found, and numbers computed on them are not comparable with the papers'."""
+
+
 @dataclass(frozen=True)
 class Dataset:
     """One entry of the registry: where the files live and what they are."""
@@ -56,13 +75,23 @@ class Dataset:
     folder: str
     repo: str
     path: str
-    kind: str  # 'gray', 'color', 'kernels' or 'digits'
+    kind: str  # 'gray', 'color', 'kernels', 'digits' or 'pairs' (noisy and clean, ``load_pairs``)
     description: str
     names: tuple = ()
+    commit: str = "HEAD"  # the commit downloads come from (the pinned sha256 fixes the content either way)
+    licence: str = ""  # the terms its source states, where it states any
+    home: str = ""  # where it is published, when that is not a folder of a git repository
+    files: tuple = ()  # its files when no sha256 is pinned for it in checksums.txt (never downloaded)
+    pair: tuple = ()  # 'pairs' kept as files: the name suffixes of a noisy file and of its clean reference
 
     def url(self, filename: str) -> str:
         """Where ``filename`` is downloaded from."""
-        return f"https://raw.githubusercontent.com/{self.repo}/HEAD/{self.path}/{filename}"
+        return f"https://raw.githubusercontent.com/{self.repo}/{self.commit}/{self.path}/{filename}"
+
+    @property
+    def source(self) -> str:
+        """Where the set is published: its folder in the repository at ``commit``, or ``home``."""
+        return self.home or f"https://github.com/{self.repo}/tree/{self.commit}/{self.path}"
 
 
 SET12_NAMES = ("cameraman", "house", "peppers", "starfish", "monarch", "airplane", "parrot",
@@ -92,6 +121,27 @@ DATASETS = {d.name: d for d in [
             "DPIR's 12 kernels, 25x25: 4 isotropic + 4 anisotropic Gaussian, 4 motion"),
     Dataset("mnist", "mnist", "dohe0342/Seq2Seq_mnist", "MNIST_data/MNIST/raw", "digits",
             "MNIST test split: 10,000 digits 28x28"),
+    Dataset("polyu", "polyu", "csjunxu/PolyU-Real-World-Noisy-Images-Dataset", "CroppedImages", "pairs",
+            "PolyU (Xu et al. 2018): 100 real-noise crops, 512x512 RGB JPEG, 5 cameras; *_real.JPG one shot, "
+            "*_mean.JPG the mean of many (clean reference); named camera_aperture_shutter_ISO_scene_index",
+            commit="3af0f2646b267a00446fe4b7113a15e67bc80b4e", pair=("_real", "_mean"),
+            licence="non-commercial use only: teaching, research, demonstrations (the repository's License.txt, "
+                    "The Hong Kong Polytechnic University)"),
+    Dataset("cc", "cc", "csjunxu/MCWNNM-ICCV2017", "Real_ccnoise_denoised_part", "pairs",
+            "CC (Nam et al., CVPR 2016): 15 real-noise crops, 512x512 RGB PNG, 3 cameras; *_real.png one shot, "
+            "*_mean.png the mean of many (clean reference); as Xu et al.'s MCWNNM repository distributes them",
+            commit="aa344066ea9cfbe66f27c921cabfafd9ec6e127d", pair=("_real", "_mean"),
+            files=tuple(f"{camera}_{i}_{half}.png" for camera in ("5dmark3_iso3200", "d600_iso3200", "d800_iso1600",
+                                                                  "d800_iso3200", "d800_iso6400")
+                        for i in (1, 2, 3) for half in ("mean", "real")),
+            licence="non-commercial use only (the MCWNNM repository's License.txt, The Hong Kong Polytechnic "
+                    "University)"),
+    Dataset("sidd_val", "sidd_val", "", "", "pairs",
+            "SIDD validation (Abdelhamed et al., CVPR 2018): 1,280 sRGB blocks 256x256 (40 images x 32), noisy and "
+            "ground truth in two MATLAB files, uint8 arrays 40 x 32 x 256 x 256 x 3 named as the files",
+            home="https://www.eecs.yorku.ca/~kamel/sidd/benchmark.php",
+            files=("ValidationGtBlocksSrgb.mat", "ValidationNoisyBlocksSrgb.mat"),
+            licence="the SIDD website's terms"),
 ]}
 
 _KERNEL_FILES = {"levin09": "Levin09.mat", "kernels_12": "kernels_12.mat"}
@@ -103,33 +153,67 @@ def list_datasets() -> list:
 
 
 def dataset(name: str) -> Dataset:
-    """The registry entry ``name``, with a clear error for unknown names."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; registered: {', '.join(list_datasets())}")
-    return DATASETS[name]
+    """The registry entry ``name``, with a clear error suggesting the closest names for unknown ones."""
+    return lookup(DATASETS, name, "dataset")
 
 
 def manifest(name: str) -> dict:
-    """``{filename: sha256}`` of the files that make up dataset ``name``, sorted by name."""
+    """``{filename: sha256}`` of the files that make up dataset ``name``, sorted by name; the
+    sha256 is None for a set with none pinned here (``Dataset.files``)."""
     entry = dataset(name)
     prefix = entry.folder + "/"
     files = {path[len(prefix):]: digest for path, digest in checksums().items()
              if path.startswith(prefix) and "/" not in path[len(prefix):]}
     if entry.kind == "kernels":
         files = {k: v for k, v in files.items() if k == _KERNEL_FILES[name]}
-    return dict(sorted(files.items()))
+    return dict(sorted((files or dict.fromkeys(entry.files)).items()))
 
 
 @dataclass
 class Resolved:
-    """Where a dataset was found: its folder and which source gave it."""
+    """Where a dataset was found: its folder, which source gave it, and the files there that
+    differ from their pinned sha256 (``modified``)."""
 
     folder: Path | None
     source: str  # 'user', 'cache', 'download' or 'fallback'
+    modified: tuple = ()
 
 
 def _complete(folder: Path, files) -> bool:
     return folder.is_dir() and all((folder / f).is_file() for f in files)
+
+
+def _local(name: str, root: str | Path | None) -> Resolved | None:
+    """Steps 1 and 2 of the resolution order (the named folder, then the cache): no network."""
+    entry, files = dataset(name), manifest(name)
+    named = Path(root).expanduser() if root is not None else config.data_dir()
+    if named is not None and _complete(named / entry.folder, files):
+        return Resolved(named / entry.folder, "user")
+    cached = config.cache_dir() / "data" / entry.folder
+    return Resolved(cached, "cache") if _complete(cached, files) else None
+
+
+def _compare(name: str, folder: Path) -> tuple:
+    """``({filename: sha256}, modified)``: the sha256 of dataset ``name``'s files in ``folder``
+    (``io.sha256_cached``) and the names of those that differ from their pinned sha256."""
+    files = manifest(name)
+    found = sha256_cached([folder / f for f in files])
+    hashes = {f: found[folder / f] for f in files}
+    return hashes, tuple(f for f, digest in hashes.items() if files[f] is not None and digest != files[f])
+
+
+def _checked(name: str, where: Resolved) -> Resolved:
+    """``where`` with the files that differ from their pinned sha256, warned about by name."""
+    files = manifest(name)
+    modified = _compare(name, where.folder)[1]
+    if modified:
+        listed = ", ".join(modified[:5]) + (f" and {len(modified) - 5} more" if len(modified) > 5 else "")
+        warnings.warn(f"dataset {name!r}: {len(modified)} of {len(files)} file(s) in {where.folder} differ from "
+                      f"the published ones ({listed}: sha256 not the one pinned in companion/checksums.txt). "
+                      f"They are used as found, but numbers on them are NOT comparable with the papers' "
+                      f"(comparable=False); restore the originals from {dataset(name).url(modified[0])} to compare.",
+                      ModifiedDataWarning, stacklevel=4)
+    return Resolved(where.folder, where.source, modified)
 
 
 def _download(entry: Dataset, files: dict, target: Path) -> None:
@@ -154,7 +238,7 @@ def _advice(name: str, entry: Dataset, files: dict, named: Path | None, cached: 
     listed = ", ".join(list(files)[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     looked = (f"{named / entry.folder} is incomplete or missing" if named is not None
               else f"{config.DATA_ENV} is unset") + f", {cached} holds no copy"
-    source = entry.url(next(iter(files))) if len(files) == 1 else f"https://github.com/{entry.repo}/tree/HEAD/{entry.path}"
+    source = entry.url(next(iter(files))) if len(files) == 1 and not entry.home else entry.source
     return (f"dataset {name!r} not found: put its {len(files)} file(s) ({listed}) from {source} "
             f"into <dir>/{entry.folder}/ and set {config.DATA_ENV}=<dir> (or pass root=<dir>). "
             f"Looked here: {looked}; {failure}.")
@@ -164,31 +248,74 @@ def resolve(name: str, root: str | Path | None = None, fallback: bool = True) ->
     """Find dataset ``name`` by the resolution order of this module's docstring.
 
     When nothing is found, ``fallback=True`` warns (``FallbackWarning``, the message says what is
-    missing and where to put it) and returns ``Resolved(None, 'fallback')``; ``fallback=False``
-    raises ``DataNotFoundError`` with the same message. A failed download never surfaces as a
+    missing and where to put it) and returns ``Resolved(None, 'fallback')``; ``fallback=False``,
+    or a paired set (which has no fallback), raises ``DataNotFoundError`` with the same message.
+    A failed download never surfaces as a
     network traceback: it is one clause at the end of the message.
     """
     entry = dataset(name)
     files = manifest(name)
+    found = _local(name, root)
+    if found is not None:
+        return _checked(name, found)
     named = Path(root).expanduser() if root is not None else config.data_dir()
-    if named is not None and _complete(named / entry.folder, files):
-        return Resolved(named / entry.folder, "user")
     cached = config.cache_dir() / "data" / entry.folder
-    if _complete(cached, files):
-        return Resolved(cached, "cache")
     failure = "downloads are off (COMPANION_OFFLINE=1)"
-    if not config.offline():
+    if None in files.values():
+        failure = "no sha256 is pinned for it here, so it is never downloaded"
+    elif not config.offline():
         try:
             _download(entry, files, cached)
-            return Resolved(cached, "download")
+            return _checked(name, Resolved(cached, "download"))
         except Exception as err:  # network down, host gone, or a sha256 mismatch
             failure = f"download failed ({one_line(err, 80)})"
     advice = _advice(name, entry, files, named, cached, failure)
-    if not fallback:
+    if not fallback or entry.kind not in _FALLBACKS:
         raise DataNotFoundError(advice)
     warnings.warn(f"{advice} Using {_FALLBACKS[entry.kind]} instead: numbers computed on it are NOT "
                   f"comparable with the papers'.", FallbackWarning, stacklevel=3)
     return Resolved(None, "fallback")
+
+
+def fingerprint(name: str, root: str | Path | None = None) -> dict:
+    """What dataset ``name`` resolves to now, without downloading or warning: ``{'source':
+    'user' | 'cache' | 'fallback' | 'missing' (a paired set, which has no fallback), 'sha256',
+    'modified'}``. ``sha256`` hashes the content: the
+    sha256 of each of the set's files in its folder (the same hashes the pinned check uses, so it
+    costs a ``stat`` per file), or the fallback's pixels. A downloaded set is in the cache, so it
+    reads 'cache' here. Two equal fingerprints mean the same data."""
+    found = _local(name, root)
+    if found is None and dataset(name).kind not in _FALLBACKS:  # a paired set: nothing stands in
+        return {"source": "missing", "sha256": None, "modified": []}
+    if found is None:
+        return {"source": "fallback", "sha256": _fallback_digest(dataset(name).kind, name), "modified": []}
+    hashes, modified = _compare(name, found.folder)
+    listing = "".join(f"{f} {digest}\n" for f, digest in hashes.items())
+    return {"source": found.source, "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+            "modified": list(modified)}
+
+
+_FALLBACK_SHA256: dict = {}  # (kind, kernel set name or ''): computed once per process
+
+
+def _fallback_digest(kind: str, name: str, arrays: list | None = None) -> str:
+    """sha256 of the embedded fallback that stands in for a dataset of ``kind`` (kernel set
+    ``name``): its pixels, or the bytes of the MNIST subset. ``arrays``: the fallback images
+    when ``load`` has them already (reading them costs about a second)."""
+    key = (kind, name if kind == "kernels" else "")
+    if key not in _FALLBACK_SHA256:
+        digest = hashlib.sha256()
+        if kind == "digits":
+            digest.update(resources.files("companion").joinpath(MNIST_SUBSET).read_bytes())
+        elif kind == "kernels":
+            for k in synthetic_kernels(name):
+                digest.update(np.ascontiguousarray(k, dtype=np.float32).tobytes())
+        else:
+            for image_name, arr in arrays or _fallback_arrays(kind == "color"):
+                digest.update(image_name.encode() + repr(arr.shape).encode())
+                digest.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
+        _FALLBACK_SHA256[key] = digest.hexdigest()
+    return _FALLBACK_SHA256[key]
 
 
 @dataclass
@@ -197,7 +324,8 @@ class ImageSet:
 
     ``images`` is one NCHW tensor when every image has the same size, else a list of 1CHW
     tensors. ``source`` says where the files came from ('user', 'cache', 'download' or
-    'fallback'); only the first three give numbers comparable with the papers'.
+    'fallback'); only the first three give numbers comparable with the papers', and only when no
+    file of the set differs from the published one (``modified``: those that do).
     """
 
     dataset: str
@@ -205,18 +333,21 @@ class ImageSet:
     names: list
     source: str
     meta: dict = field(default_factory=dict)
+    modified: tuple = ()
 
     @property
     def comparable(self) -> bool:
-        return self.source != "fallback"
+        return self.source != "fallback" and not self.modified
 
     @property
     def label(self) -> str:
-        """What the images really are, for titles: '4 set12 images', or '4 scikit-image images
-        (fallback for set12)'."""
-        if self.comparable:
-            return f"{len(self)} {self.dataset} image{'s' * (len(self) != 1)}"
-        return f"{len(self)} scikit-image image{'s' * (len(self) != 1)} (fallback for {self.dataset})"
+        """What the images really are, for titles: '4 set12 images', '4 set12 images (modified:
+        05.png)' or '4 scikit-image images (fallback for set12)'."""
+        plural = "s" * (len(self) != 1)
+        if self.source == "fallback":
+            return f"{len(self)} scikit-image image{plural} (fallback for {self.dataset})"
+        return f"{len(self)} {self.dataset} image{plural}" + (
+            f" (modified: {', '.join(self.modified)})" if self.modified else "")
 
     def __len__(self) -> int:
         return len(self.names)
@@ -241,7 +372,11 @@ def to_gray(x: np.ndarray) -> np.ndarray:
 def _read_image(path: Path) -> np.ndarray:
     import imageio.v3 as iio
 
-    img = np.asarray(iio.imread(path))
+    try:
+        img = np.asarray(iio.imread(path))
+    except Exception as err:  # each image library raises its own type for a damaged file
+        raise ValueError(f"{path} cannot be read as an image ({one_line(err, 100)}): the file is damaged or "
+                         f"not an image; replace it with the published one") from None
     if img.dtype == np.uint8:
         img = img.astype(np.float32) / 255.0
     elif img.dtype == np.uint16:
@@ -272,8 +407,16 @@ def _fallback_arrays(color: bool) -> list:
     return out
 
 
-def _center_crop(img: torch.Tensor, size) -> torch.Tensor:
-    th, tw = (size, size) if isinstance(size, int) else size
+def _crop_size(crop) -> tuple:
+    """``crop`` (a size or an (h, w) pair, whole numbers of pixels >= 1) as an (h, w) pair."""
+    parts = tuple(crop) if isinstance(crop, (tuple, list)) else (crop, crop)
+    if len(parts) != 2:
+        raise ValueError(f"crop must be a size in pixels or an (h, w) pair, got {crop!r}; None keeps whole images")
+    return tuple(count(part, "crop (pixels; None keeps whole images)", least=1) for part in parts)
+
+
+def _center_crop(img: torch.Tensor, size: tuple) -> torch.Tensor:
+    th, tw = size
     h, w = img.shape[-2:]
     th, tw = min(th, h), min(tw, w)
     top, left = (h - th) // 2, (w - tw) // 2
@@ -297,13 +440,14 @@ def load(name: str, root: str | Path | None = None, color: bool | None = None,
     """
     entry = dataset(name)
     if entry.kind not in ("gray", "color"):
-        raise ValueError(f"{name!r} is not an image dataset; use load_kernels() or load_mnist()")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive number of images, got {limit}")
+        raise ValueError(f"{name!r} is not an image dataset; use load_kernels(), load_mnist() or load_pairs()")
+    limit = None if limit is None else count(limit, "limit (images; a notebook's max_images)", least=1)
+    crop = None if crop is None else _crop_size(crop)
     want_color = entry.kind == "color" if color is None else bool(color)
     where = resolve(name, root, fallback)
     if where.source == "fallback":
         pairs = _fallback_arrays(entry.kind == "color")
+        _fallback_digest(entry.kind, name, pairs)  # for report.Results, at no extra reading
     else:
         files = list(manifest(name))
         names = entry.names if len(entry.names) == len(files) else [Path(f).stem for f in files]
@@ -325,7 +469,141 @@ def load(name: str, root: str | Path | None = None, color: bool | None = None,
     same = len({tuple(t.shape) for t in tensors}) == 1
     images = torch.cat(tensors) if same else tensors
     return ImageSet(name, images, names, where.source,
-                    {"folder": str(where.folder) if where.folder else None, "color": want_color})
+                    {"folder": str(where.folder) if where.folder else None, "color": want_color}, where.modified)
+
+
+@dataclass
+class PairSet:
+    """Real noisy images with their clean references, as float32 [0, 1] RGB 1CHW tensors
+    (``noisy[i]`` and ``clean[i]`` of pair ``names[i]``), from ``load_pairs``.
+
+    ``source``: 'user', 'cache' or 'download'; ``modified``: the files that differ from their
+    pinned sha256; ``pinned``: False for a set with no sha256 pinned here, whose files cannot be
+    checked. Only a pinned set with no modified file is ``comparable`` with the papers'.
+    """
+
+    dataset: str
+    noisy: list
+    clean: list
+    names: list
+    source: str
+    meta: dict = field(default_factory=dict)
+    modified: tuple = ()
+    pinned: bool = True
+
+    @property
+    def comparable(self) -> bool:
+        return self.pinned and not self.modified
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self):
+        """Yield ``(name, noisy, clean)``, each image 1CHW."""
+        return iter(zip(self.names, self.noisy, self.clean))
+
+
+def pair_names(name: str, files=None) -> list:
+    """The pairs of paired set ``name`` kept as files: ``[(pair, noisy file, clean file)]`` sorted
+    by pair name, each noisy file matched by name with its clean reference (``Dataset.pair``: PolyU's
+    ``X_real.JPG`` with ``X_mean.JPG``). ``files``: the file names to pair (default: the set's
+    manifest). A file whose other half is not among them is a ``DataNotFoundError`` naming both."""
+    entry = dataset(name)
+    if not entry.pair:
+        raise ValueError(f"{name!r} is not a paired set kept as files; those are: "
+                         f"{', '.join(n for n, d in DATASETS.items() if d.pair)}")
+    halves = {}
+    for file in files if files is not None else manifest(name):
+        stem = Path(file).stem
+        for role, suffix in zip(("noisy", "clean"), entry.pair):
+            if stem.endswith(suffix):
+                halves.setdefault(stem[:-len(suffix)], {})[role] = file
+    pairs = []
+    for key, found in sorted(halves.items()):
+        if len(found) < 2:
+            (role, present), = found.items()
+            other = "clean" if role == "noisy" else "noisy"
+            missing = key + entry.pair[role == "noisy"] + Path(present).suffix
+            raise DataNotFoundError(f"dataset {name!r}: {present} has no {other} half {missing} beside it (each "
+                                    f"{entry.pair[0]} shot is paired by name with its {entry.pair[1]} reference); "
+                                    f"put {missing} there from {entry.source}")
+        pairs.append((key, found["noisy"], found["clean"]))
+    return pairs
+
+
+def _blocks(folder: Path, entry: Dataset) -> tuple:
+    """SIDD's paired blocks: ``(names, noisy, clean)``, the images uint8 N x H x W x 3, from the two
+    MATLAB files of ``entry.files``, each holding an array named as its file (images x blocks x H x
+    W x 3; 'Noisy' in the noisy one's name); block b of image i is named 'ii_bb'."""
+    import scipy.io
+
+    arrays = {}
+    for file in entry.files:
+        key = Path(file).stem
+        try:
+            arrays["noisy" if "Noisy" in key else "clean"] = scipy.io.loadmat(str(folder / file))[key]
+        except (ValueError, KeyError, NotImplementedError, OSError) as err:
+            raise ValueError(f"{folder / file} cannot be read as SIDD's {key} ({one_line(err, 100)}): replace it with "
+                             f"the published file ({entry.source})") from None
+    noisy, clean = arrays["noisy"], arrays["clean"]
+    if noisy.shape != clean.shape or noisy.ndim != 5 or noisy.shape[-1] != 3 or noisy.dtype != np.uint8:
+        raise ValueError(f"{folder}: SIDD's noisy and clean blocks must both be uint8 images x blocks x H x W x 3, "
+                         f"got {noisy.dtype} {noisy.shape} and {clean.dtype} {clean.shape}")
+    names = [f"{i:02d}_{b:02d}" for i in range(noisy.shape[0]) for b in range(noisy.shape[1])]
+    return names, noisy.reshape(-1, *noisy.shape[2:]), clean.reshape(-1, *clean.shape[2:])
+
+
+def load_pairs(name: str, root: str | Path | None = None, limit: int | None = None, crop: int | tuple | None = None,
+               names: list | None = None, device: str | torch.device = "cpu") -> PairSet:
+    """Load paired set ``name`` (real camera noise: ``polyu``, ``cc``, ``sidd_val``) as a ``PairSet``.
+
+    Resolution is ``resolve``'s without a fallback: a set nowhere to be found is a
+    ``DataNotFoundError`` that says where to put it, and names the missing half when a pair in the
+    folder you named is incomplete (``pair_names``).
+
+    Args:
+        root: a data directory holding ``<root>/<folder>/``; defaults to ``COMPANION_DATA_DIR``.
+        limit: keep the first ``limit`` pairs (sorted by name, or of ``names``).
+        crop: center-crop both images of every pair to this size (int or (h, w)).
+        names: load only these pairs, in this order (``pair_names``' names; 'ii_bb' for SIDD's
+            block b of image i); an unknown one is an error.
+        device: where the tensors go.
+    """
+    entry = dataset(name)
+    if entry.kind != "pairs":
+        raise ValueError(f"{name!r} is not a paired set; those are: "
+                         f"{', '.join(n for n, d in DATASETS.items() if d.kind == 'pairs')}")
+    limit = None if limit is None else count(limit, "limit (pairs)", least=1)
+    crop = None if crop is None else _crop_size(crop)
+    try:
+        where = resolve(name, root, fallback=False)
+    except DataNotFoundError:
+        named = Path(root).expanduser() if root is not None else config.data_dir()
+        if entry.pair and named is not None:  # an incomplete pair there: name its missing half
+            pair_names(name, [f for f in manifest(name) if (named / entry.folder / f).is_file()])
+        raise
+    if entry.pair:  # each pair: the paths of its two files
+        listed = {key: [where.folder / noisy, where.folder / clean] for key, noisy, clean in pair_names(name)}
+    else:  # each pair: its two uint8 blocks
+        keys, *blocks = _blocks(where.folder, entry)
+        listed = {key: [b[i] for b in blocks] for i, key in enumerate(keys)}
+    for key in names or ():
+        lookup(listed, key, f"pair of {name}")  # an unknown name is one line with the closest ones
+    chosen = list(listed) if names is None else list(names)
+    noisy, clean = [], []
+    for key in chosen[:limit]:
+        halves = []
+        for item in listed[key]:
+            arr = _read_image(item) if isinstance(item, Path) else item.astype(np.float32) / 255.0
+            t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1)[None]
+            halves.append((_center_crop(t, crop) if crop is not None else t).to(device))
+        if halves[0].shape != halves[1].shape:
+            raise ValueError(f"{name}: the two halves of pair {key} differ in size ({tuple(halves[0].shape[-2:])} and "
+                             f"{tuple(halves[1].shape[-2:])}); replace them with the published files ({entry.source})")
+        noisy.append(halves[0])
+        clean.append(halves[1])
+    return PairSet(name, noisy, clean, chosen[:limit], where.source, {"folder": str(where.folder)}, where.modified,
+                   pinned=None not in manifest(name).values())
 
 
 LEVIN_SIZES = (19, 17, 15, 27, 13, 21, 23, 23)
@@ -398,15 +676,15 @@ def synthetic_kernels(name: str = "kernels_12") -> list:
 
 class Kernels(list):
     """The list of kernels ``load_kernels`` returns, with ``source``: 'user', 'cache', 'download' or
-    'fallback' (``synthetic_kernels``)."""
+    'fallback' (``synthetic_kernels``), and ``modified``: the file if it differs from the published one."""
 
-    def __init__(self, kernels, source: str):
+    def __init__(self, kernels, source: str, modified: tuple = ()):
         super().__init__(kernels)
-        self.source = source
+        self.source, self.modified = source, modified
 
     @property
     def comparable(self) -> bool:
-        return self.source != "fallback"
+        return self.source != "fallback" and not self.modified
 
 
 def load_kernels(name: str = "kernels_12", root: str | Path | None = None, fallback: bool = True) -> Kernels:
@@ -434,7 +712,7 @@ def load_kernels(name: str = "kernels_12", root: str | Path | None = None, fallb
         import scipy.io
 
         kernels = [np.asarray(k) for k in scipy.io.loadmat(str(path))["kernels"].ravel()]
-    return Kernels([(k / k.sum()).astype(np.float32) for k in kernels], where.source)
+    return Kernels([(k / k.sum()).astype(np.float32) for k in kernels], where.source, where.modified)
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -456,12 +734,14 @@ class Digits(tuple):
     """``(images, labels)`` from ``load_mnist``, unpacked like a pair, with where they came from.
 
     ``source``: 'user', 'cache', 'download' or 'fallback' (the embedded subset); ``indices``: the
-    position of each digit in the 10,000 of the MNIST test split.
+    position of each digit in the 10,000 of the MNIST test split; ``modified``: the files that
+    differ from the published ones.
     """
 
-    def __new__(cls, images: torch.Tensor, labels: torch.Tensor, source: str, indices: np.ndarray):
+    def __new__(cls, images: torch.Tensor, labels: torch.Tensor, source: str, indices: np.ndarray,
+                modified: tuple = ()):
         self = super().__new__(cls, (images, labels))
-        self.source, self.indices = source, indices
+        self.source, self.indices, self.modified = source, indices, modified
         return self
 
     images = property(lambda self: self[0])
@@ -469,7 +749,7 @@ class Digits(tuple):
 
     @property
     def comparable(self) -> bool:
-        return self.source != "fallback"
+        return self.source != "fallback" and not self.modified
 
 
 def mnist_subset() -> dict:
@@ -487,6 +767,7 @@ def load_mnist(root: str | Path | None = None, limit: int | None = None, fallbac
     digits, the first 4,000 and the last 1,000 of the split, in order) with a ``FallbackWarning``;
     ``fallback=False`` raises ``DataNotFoundError`` instead.
     """
+    limit = None if limit is None else count(limit, "limit (digits)", least=1)
     where = resolve("mnist", root, fallback)
     if where.source == "fallback":
         subset = mnist_subset()
@@ -497,7 +778,7 @@ def load_mnist(root: str | Path | None = None, limit: int | None = None, fallbac
         indices = np.arange(len(labels))
     images, labels, indices = images[:limit], labels[:limit], indices[:limit]
     return Digits(torch.from_numpy(images.astype(np.float32) / 255.0)[:, None],
-                  torch.from_numpy(labels.astype(np.int64)), where.source, indices)
+                  torch.from_numpy(labels.astype(np.int64)), where.source, indices, where.modified)
 
 
 class PatchSampler:

@@ -50,6 +50,20 @@ def save_torch(obj, path: str | Path) -> Path:
     return Path(path)
 
 
+def writable(folder: str | Path, what: str = "folder") -> Path:
+    """Make ``folder`` (and its parents) and check that ``atomic`` can write into it, before a long
+    job that ends by writing there; an ``OSError`` of one line naming ``what`` otherwise."""
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=folder).cleanup()
+    except OSError as err:
+        file = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{file} is a file" if file else err.strerror or type(err).__name__
+        raise OSError(f"cannot write into {folder} ({what}): {reason}") from None
+    return folder
+
+
 def sha256_of(path: str | Path) -> str:
     """The sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -57,6 +71,37 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_cached(paths) -> dict:
+    """``{path: sha256}`` of the files ``paths``, each hashed once and then remembered by
+    (path, size, mtime) in ``<cache>/sha256.json``, so checking a data set or the package on
+    every run costs a ``stat`` per file. The cache is only a shortcut: an unreadable one is
+    ignored and rebuilt, one that cannot be written leaves the hashes uncached."""
+    import json
+
+    from . import config
+
+    store = config.cache_dir() / "sha256.json"
+    try:
+        known = json.loads(store.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    out, fresh = {}, False
+    for path in paths:
+        key, stat = str(Path(path).resolve()), os.stat(path)
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        entry = known.get(key)
+        if not (isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp):
+            known[key], fresh = stamp + [sha256_of(path)], True
+        out[path] = known[key][2]
+    if fresh:
+        try:
+            write_atomic(store, json.dumps(known))
+        except OSError:
+            pass
+    return out
 
 
 def checksums() -> dict:

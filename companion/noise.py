@@ -5,13 +5,15 @@ GPU run sees exactly the noise of a CPU run. Image ``i`` of a batch uses ``seed 
 ``seed[i]`` when a sequence of seeds is given), so an image's noise does not depend on which
 other images share its batch.
 
-Noise levels are given on the 0-255 scale (``sigma=25``) and converted here, once.
+Noise levels are given on the 0-255 scale (``sigma=25``) and converted here, once. Every level,
+probability and count is checked where it enters (``companion.checks``: finite, in its range), and
+so is the clean image (finite, in [0, 1]).
 """
 
 import numpy as np
 import torch
 
-from .checks import as_batch, check_unit_range
+from .checks import as_batch, check_unit_range, lookup, noise_level, real
 
 
 def _seeds(seed, n: int) -> list:
@@ -39,8 +41,7 @@ def _prepare(x) -> torch.Tensor:
 
 def gaussian(x, sigma: float, seed=0, clip: bool = False) -> torch.Tensor:
     """x + N(0, (sigma/255)^2), unclipped by default (the official DnCNN/FFDNet convention)."""
-    if sigma < 0:
-        raise ValueError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
+    sigma = noise_level(sigma)
     x = _prepare(x)
     y = x + draw_per_image(x, seed, lambda rs, shape: rs.randn(*shape)) * (sigma / 255.0)
     return y.clamp(0, 1) if clip else y
@@ -48,8 +49,7 @@ def gaussian(x, sigma: float, seed=0, clip: bool = False) -> torch.Tensor:
 
 def uniform(x, sigma: float, seed=0, clip: bool = False) -> torch.Tensor:
     """x + U(-a, a) with a = sqrt(3) sigma/255, the uniform noise with standard deviation sigma."""
-    if sigma < 0:
-        raise ValueError(f"sigma must be >= 0 (0-255 scale), got {sigma}")
+    sigma = noise_level(sigma)
     x = _prepare(x)
     half = np.sqrt(3.0) * sigma / 255.0
     y = x + draw_per_image(x, seed, lambda rs, shape: rs.uniform(-half, half, size=shape))
@@ -62,7 +62,7 @@ def negative_binomial_photons(rs: np.random.RandomState, photons: float, dispers
     d = 75), so an image's photon count varies around ``photons``: the mean is photons - 1 and
     the variance grows with d. Counts are at least 1 (a count of 0 would divide by zero)."""
     photons = np.asarray(photons, dtype=np.float64)
-    if np.any(photons <= 1) or dispersion <= 0:
+    if not np.all(np.isfinite(photons)) or np.any(photons <= 1) or not (np.isfinite(dispersion) and dispersion > 0):
         raise ValueError(f"need photons > 1 and dispersion > 0, got photons={photons}, dispersion={dispersion}")
     draw = rs.negative_binomial(photons / dispersion, 1.0 / photons, size=size) * dispersion / photons
     return np.maximum(draw, 1.0)
@@ -73,8 +73,8 @@ def poisson(x, photons: float, seed=0, dispersion: float = 0.0) -> torch.Tensor:
 
     ``dispersion`` > 0 draws each image's photon count from ``negative_binomial_photons`` (the
     image's RandomState draws the count first, then the shot noise)."""
-    if photons <= 0:
-        raise ValueError(f"photons must be > 0, got {photons}")
+    photons = real(photons, "photons", above=0, hint="the photon count at intensity 1, e.g. 100")
+    dispersion = real(dispersion, "dispersion", at_least=0)
     x = _prepare(x)
     lam = x.detach().clamp(0, 1).cpu().double().numpy()
     counts = []
@@ -91,8 +91,7 @@ def impulse(x, p: float, seed=0) -> torch.Tensor:
     Each pixel is replaced, with probability ``p``, by a random color drawn uniformly from
     [0, 1] (each channel independently); the other pixels keep their value.
     """
-    if not 0 <= p <= 1:
-        raise ValueError(f"p is a probability in [0, 1], got {p}")
+    p = real(p, "p", at_least=0, at_most=1, hint="p is a probability")
     x = _prepare(x)
     c, h, w = x.shape[1:]
 
@@ -109,8 +108,7 @@ def impulse(x, p: float, seed=0) -> torch.Tensor:
 def _replace_fraction(x, fraction: float, seed, values) -> torch.Tensor:
     """Replace exactly round(fraction * numel) distinct values of each image by ``values(rs, k)``
     (the authors' classifier noises touch a fixed count of distinct positions)."""
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"fraction is in [0, 1], got {fraction}")
+    fraction = real(fraction, "fraction", at_least=0, at_most=1, hint="fraction is in [0, 1]")
     x = _prepare(x)
     flat = x.detach().cpu().flatten(1).numpy().copy()
     k = int(round(fraction * flat.shape[1]))
@@ -130,6 +128,7 @@ def salt_and_pepper(x, fraction: float, seed=0) -> torch.Tensor:
 def sparse_gaussian(x, fraction: float, std: float = 1.0, seed=0) -> torch.Tensor:
     """N(0, std^2) added to a ``fraction`` of the values, the rest untouched, unclipped (Plummer &
     Hauser, Sec. 2: std 1 on the [0, 1] scale, in their code ``data/data_transforms.py``)."""
+    std = real(std, "std", at_least=0, hint="a standard deviation on the [0, 1] scale")
     return _replace_fraction(x, fraction, seed, lambda rs, v: v + std * rs.randn(*v.shape))
 
 
@@ -138,6 +137,4 @@ NOISES = {"gaussian": gaussian, "uniform": uniform, "poisson": poisson, "impulse
 
 def add(kind: str, x, level: float, seed=0, **kwargs) -> torch.Tensor:
     """Dispatch by name: ``add('gaussian', x, 25)``, ``add('impulse', x, 0.2)``."""
-    if kind not in NOISES:
-        raise ValueError(f"unknown noise {kind!r}; choose one of {sorted(NOISES)}")
-    return NOISES[kind](x, level, seed=seed, **kwargs)
+    return lookup(NOISES, kind, "noise")(x, level, seed=seed, **kwargs)

@@ -4,6 +4,11 @@ A notebook builds a ``Results``, adds tables (our numbers beside the paper's) an
 checks, saves figures through it, and ends with ``results.save()``, which writes
 ``<output_dir>/<notebook>.json`` atomically. ``summarize(run_dir)`` gathers every JSON of a run
 into ``summary.md`` and ``summary.html``.
+
+Besides what a notebook shows, its JSON records under ``inputs`` what its numbers rest on: per
+dataset its ``data.fingerprint`` (source and content hash), per model the sha256 of the weights
+it loaded and of the official file that 'best' would pick. ``stale_inputs`` recomputes them, so
+that ``reproduce`` reruns a notebook whose data or weights changed since it ran.
 """
 
 import datetime as _dt
@@ -42,33 +47,44 @@ class Results:
         self.output_dir = Path(output_dir)
         self.data = {"notebook": notebook, "companion": __version__, "parameters": _plain(parameters),
                      "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                     "data_sources": {}, "weights": {}, "tables": [], "claims": [], "figures": [],
-                     "notes": []}
+                     "data_sources": {}, "weights": {}, "inputs": {"data": {}, "weights": {}},
+                     "tables": [], "claims": [], "figures": [], "notes": []}
         self._t0 = time.perf_counter()
 
-    def source(self, dataset: str, source: str) -> None:
-        """Record where a dataset came from ('user', 'cache', 'download' or 'fallback')."""
+    def source(self, dataset: str, source: str, root: str | None = None) -> None:
+        """Record where a dataset came from ('user', 'cache', 'download' or 'fallback'; with
+        ' (modified: <files>)' when files differ from the published ones, which claims.judge
+        counts against a verdict) and its fingerprint (``data_input``; ``root``: the folder it
+        was loaded from when not the default)."""
+        found = data_input(dataset, root)
+        if found is not None and found["modified"] and source != "fallback":
+            source = f"{source} (modified: {', '.join(found['modified'])})"
         self.data["data_sources"][dataset] = source
+        self.data["inputs"]["data"][dataset] = found
 
     def load_images(self, dataset: str, **kwargs):
         """``data.load(dataset, **kwargs)``, recording where the images came from and printing
-        the fallback warning (images that are not the benchmark set) where people see it."""
+        the warnings (images that are not the benchmark set, or files that differ from it) where
+        people see them."""
         import warnings
 
         from . import data
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", data.FallbackWarning)
+            warnings.simplefilter("always", data.ModifiedDataWarning)
             images = data.load(dataset, **kwargs)
         for w in caught:
             print("WARNING:", w.message)
-        self.source(dataset, images.source)
-        print(f"{dataset}: {len(images)} images ({images.source}): {', '.join(images.names)}")
+        self.source(dataset, images.source, kwargs.get("root"))
+        print(f"{dataset}: {len(images)} images ({self.data['data_sources'][dataset]}): {', '.join(images.names)}")
         return images
 
     def model(self, name: str, weights: str) -> None:
-        """Record which weights a model used."""
+        """Record which weights a model used (``weights``: the description ``weights.resolve``
+        gives, as in ``model.info['weights']``) and their sha256 (``weights_input``)."""
         self.data["weights"][name] = weights
+        self.data["inputs"]["weights"][name] = weights_input(name, weights)
 
     def note(self, text: str) -> None:
         self.data["notes"].append(text)
@@ -130,6 +146,87 @@ class Results:
         self.data["elapsed_s"] = round(time.perf_counter() - self._t0, 2)
         return write_atomic(self.output_dir / f"{self.notebook}.json",
                             json.dumps(_plain(self.data), indent=1, allow_nan=False))
+
+
+def data_input(dataset: str, root: str | Path | None = None) -> dict | None:
+    """``data.fingerprint`` of ``dataset`` with the ``root`` it was loaded from (None: the
+    default); None for a name outside the data registry, which cannot be checked."""
+    from . import data
+
+    if dataset not in data.DATASETS:
+        return None
+    return {"root": None if root is None else str(Path(root).expanduser().resolve()),
+            **data.fingerprint(dataset, root)}
+
+
+def _sha256(path: Path | None) -> str | None:
+    from .io import sha256_cached
+
+    return sha256_cached([path])[path] if path is not None and path.is_file() else None
+
+
+def _official_file(name: str) -> Path | None:
+    """The official file registry model ``name`` would load now, found without downloading."""
+    import warnings
+
+    from . import models, weights
+
+    entry = models.MODELS.get(name)
+    if entry is None or not entry.official:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an unpinned file warns where it is loaded, not here
+        try:
+            return weights.locate(entry.official, download=False)
+        except weights.WeightsError:
+            return None
+
+
+def weights_input(name: str, description: str, file: str | None = None) -> dict:
+    """What model ``name`` rests on: ``{'file', 'sha256', 'official_sha256'}``: the weights file
+    that ``description`` ('official: ...', 'ours: companion/checkpoints/<x>.pt', 'file: <path>';
+    ``weights.resolve``) means and its sha256, and the sha256 of the official file 'best' would
+    pick now (None when absent), which changes when a weights folder is set or unset. ``file``:
+    the path recorded for a 'file: ...' description (relative paths were the kernel's)."""
+    from . import config
+
+    kind, _, where = str(description).partition(": ")
+    official = _official_file(name)
+    path = official if kind == "official" else config.project_root() / where if kind == "ours" else \
+        Path(file or where).expanduser().resolve() if kind == "file" and where else None
+    return {"file": str(path) if path is not None else None, "sha256": _sha256(path),
+            "official_sha256": _sha256(official)}
+
+
+def stale_inputs(results: dict) -> list:
+    """What changed since the notebook of ``results`` (its JSON as a dict) ran: one phrase per
+    dataset that now resolves to another source or other files, and per model whose weights (or
+    the official file 'best' would pick) changed; empty when nothing did."""
+    inputs = results.get("inputs")
+    if not isinstance(inputs, dict):
+        return ["its results record no inputs (written by an older version)"]
+    changed = []
+    for name, was in (inputs.get("data") or {}).items():
+        if was is None:  # outside the data registry: nothing to compare
+            continue
+        if not isinstance(was, dict):
+            changed.append(f"dataset {name}: unreadable record")
+            continue
+        now = data_input(name, was.get("root"))
+        if now is None or was.get("source") != now["source"]:
+            changed.append(f"dataset {name} now resolves to {(now or {}).get('source')} (was {was.get('source')})")
+        elif was.get("sha256") != now["sha256"]:
+            changed.append(f"files of dataset {name} changed in {now['source']}")
+    for name, was in (inputs.get("weights") or {}).items():
+        if not isinstance(was, dict):
+            changed.append(f"weights of {name}: unreadable record")
+            continue
+        now = weights_input(name, results.get("weights", {}).get(name, ""), was.get("file"))
+        if was.get("sha256") != now["sha256"]:
+            changed.append(f"weights of {name} changed or are gone ({was.get('file')})")
+        elif was.get("official_sha256") != now["official_sha256"]:
+            changed.append(f"official weights of {name} are now {'found' if now['official_sha256'] else 'absent'}")
+    return changed
 
 
 def _cell(value) -> str:

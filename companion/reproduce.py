@@ -3,27 +3,46 @@
 Every notebook declares a papermill ``parameters`` cell holding at least ``profile``,
 ``device`` and ``output_dir``. A run writes into ``outputs/<run-id>/`` (default run id:
 ``<profile>-<device>``): the executed notebooks, ``figures/``, one JSON per notebook, a
-``<notebook>.state.json`` per finished notebook and ``summary.md`` / ``summary.html``.
+``<notebook>.state.json`` per notebook run (its resume key and how it ended) and ``summary.md`` /
+``summary.html``.
 
-Resuming: a notebook whose state file records the same parameters and the same notebook
-source is not run again. Parameters: a name no selected notebook declares is an error, never a
-silent default; each notebook receives only the parameters it declares.
+Resuming: a notebook is not run again when its state file records the same key (the notebook's
+cells, its parameters, the package's files: ``package_sha256``) and nothing its results rest on
+changed since (``report.stale_inputs``: the data each dataset resolves to and its content hash,
+the sha256 of each model's weights). Anything else reruns it: a garbled state file is treated as
+absent, with a warning (it is only a record of a finished run; rerunning is always safe, and
+refusing would make the user delete it by hand). Before a rerun, the last results move to
+``<notebook>.previous.json``; a rerun that fails leaves the notebook failed in the summary, its
+claims not run (results written before the failure move to ``<notebook>.failed.json``), and in
+its state file, so that a later partial run's summary still shows the failure.
+
+Parameters: a name no selected notebook declares is an error, never a silent default; each
+notebook receives only the parameters it declares.
+
+Threads and speed: the kernels inherit this process's environment, so ``threads`` reaches them as
+``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (torch's thread count) and ``speed`` as
+``COMPANION_SPEED`` (``evaluation.Speed``), both restored when the run ends. A speed that changes
+numbers is part of a notebook's resume key; the thread count is not.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from . import __version__, config
-from .checks import named_line, one_line
-from .io import write_atomic
-from .report import summarize
+from .checks import count, named_line, one_line
+from .io import sha256_cached, write_atomic
+from .report import stale_inputs, summarize
 
 STANDARD = ("profile", "device", "output_dir")
 KERNEL = "companion-python"
+PACKAGE = Path(__file__).resolve().parent
+"""The package whose files ``package_sha256`` covers."""
 
 
 class ParameterError(ValueError):
@@ -74,11 +93,103 @@ def parse_value(text: str):
         return text
 
 
-def _fingerprint(notebook: Path, parameters: dict) -> dict:
+def package_sha256(package: Path | None = None) -> str:
+    """sha256 over every file of the package (its source, ``checksums.txt``, the shipped
+    checkpoints and model cards, the fallback data; not ``__pycache__``), by relative path and
+    sha256 (``io.sha256_cached``: a ``stat`` per file once hashed). Editing any of them changes it."""
+    package = package or PACKAGE
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                   and not p.name.startswith("."))
+    digests = sha256_cached(files)
+    listing = "".join(f"{p.relative_to(package).as_posix()} {digests[p]}\n" for p in files)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def _fingerprint(notebook: Path, parameters: dict, package: str, speed: str = "default") -> dict:
     source = json.loads(notebook.read_text())
     cells = [(c["cell_type"], "".join(c["source"])) for c in source["cells"]]
     return {"notebook_sha256": hashlib.sha256(json.dumps(cells).encode()).hexdigest(),
-            "companion": __version__, "parameters": parameters}
+            "companion": __version__, "package_sha256": package, "parameters": parameters,
+            **({"speed": speed} if speed != "default" else {})}
+
+
+def default_threads() -> int:
+    """The threads a kernel gets when none are named: ``OMP_NUM_THREADS`` when this process has it,
+    else the cores this process may run on."""
+    named = os.environ.get("OMP_NUM_THREADS", "")
+    if named.isdigit() and int(named) >= 1:
+        return int(named)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def kernel_environment(threads: int, speed: str):
+    """``os.environ`` as the kernels should inherit it (``threads`` for torch's OpenMP and MKL
+    pools, ``speed`` as ``COMPANION_SPEED``), restored afterwards."""
+    from .evaluation import SPEED_ENV
+
+    wanted = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), SPEED_ENV: speed}
+    before = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def read_json(path: Path, what: str) -> dict | None:
+    """The dict in JSON file ``path``; None when it is absent, or garbled (then with a warning that
+    names it: the notebook it belongs to runs again)."""
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        found = err
+    if isinstance(found, dict):
+        return found
+    reason = one_line(found, 80) if isinstance(found, Exception) else f"holds a {type(found).__name__}, not an object"
+    warnings.warn(f"{path} ({what}) is unreadable ({reason}): it is ignored and the notebook runs again",
+                  stacklevel=2)
+    return None
+
+
+def rerun_reason(fingerprint: dict, state: dict | None, results: dict | None) -> str | None:
+    """Why a notebook must run again, or None when its finished run still holds: its state file
+    records ``fingerprint`` and nothing its ``results`` rest on changed (``report.stale_inputs``)."""
+    if state is None or results is None:
+        return "no finished run"
+    if not str(state.get("status", "done")).startswith("done"):
+        return "its last run failed"
+    differs = [k for k in fingerprint if state.get(k) != fingerprint[k]]
+    if differs:
+        return "changed: " + ", ".join(k.replace("_sha256", "") for k in differs)
+    changed = stale_inputs(results)
+    return "; ".join(changed) if changed else None
+
+
+def _absolute_folders() -> None:
+    """Make the folder variables absolute: the notebooks run in their own folder, so a relative
+    COMPANION_DATA_DIR would name another place there (and fall back to other data)."""
+    for var in (config.DATA_ENV, config.WEIGHTS_ENV, config.CACHE_ENV):
+        value = os.environ.get(var)
+        if value and not Path(value).expanduser().is_absolute():
+            os.environ[var] = str(Path(value).expanduser().resolve())
+
+
+def _earlier(run_dir: Path, chosen: list) -> dict:
+    """Notebooks of ``run_dir`` not in this run whose last run failed: ``{stem: {'status'}}``."""
+    earlier = {}
+    for path in sorted(run_dir.glob("*.state.json")):
+        stem = path.name[:-len(".state.json")]
+        state = None if stem in chosen else read_json(path, "reproduce's record of a notebook's last run")
+        if state is not None and str(state.get("status", "done")).startswith("failed"):
+            earlier[stem] = {"status": f"failed (earlier run): {state['status'].removeprefix('failed: ')}"}
+    return earlier
 
 
 def failure(err: Exception) -> str:
@@ -99,13 +210,43 @@ def _kernel_path(run_dir: Path) -> str:
     return str(run_dir / ".jupyter")
 
 
+def _execute(papermill, nb: Path, params: dict, run_dir: Path, progress: bool) -> tuple:
+    """Run notebook ``nb`` into ``run_dir``: ``(elapsed seconds, None)``, or ``(None, why it failed)``."""
+    partial = run_dir / f".{nb.stem}.partial.ipynb"
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(nb), str(partial), parameters=params, kernel_name=KERNEL,
+                                   cwd=str(nb.parent), progress_bar=progress)
+    except Exception as err:  # keep going: the summary reports the failure
+        if partial.exists():
+            os.replace(partial, run_dir / f"{nb.stem}.failed.ipynb")
+        return None, failure(err)
+    os.replace(partial, run_dir / f"{nb.stem}.ipynb")
+    if not (run_dir / f"{nb.stem}.json").is_file():
+        return None, f"wrote no {nb.stem}.json"
+    return round(time.perf_counter() - t0, 1), None
+
+
 def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
         output: str | Path | None = None, parameters: dict | None = None, force: bool = False,
-        folder: Path | None = None, progress: bool = True) -> dict:
+        folder: Path | None = None, progress: bool = True, threads: int | None = None, speed=None) -> dict:
     """Run the selected notebooks; return ``{notebook: {'status', 'elapsed_s', ...}}``.
 
-    Raises ParameterError before anything runs when a parameter is unknown.
+    ``threads``: torch threads per kernel (default ``default_threads``; on a shared machine, 1
+    thread per process can be several times faster on small inputs: docs/performance.md).
+    ``speed``: how the models run (``evaluation.Speed`` or its text; default: ``COMPANION_SPEED``,
+    else float32 with every option off). Raises ParameterError before anything runs when a
+    parameter is unknown.
     """
+    from .evaluation import current_speed
+
+    threads = default_threads() if threads is None else count(threads, "threads", least=1)
+    speed = str(current_speed(speed))
+    with kernel_environment(threads, speed):
+        return _run(profile, device, only, output, parameters, force, folder, progress, threads, speed)
+
+
+def _run(profile, device, only, output, parameters, force, folder, progress, threads, speed) -> dict:
     import papermill
     from tqdm.auto import tqdm
 
@@ -125,9 +266,11 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
     run_dir = Path(output) if output else config.project_root() / "outputs" / f"{profile}-{device}"
     run_dir = run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    _absolute_folders()
+    package = package_sha256()
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         [_kernel_path(run_dir)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
-    info = {"profile": profile, "device": device, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    info = {"profile": profile, "device": device, "threads": threads, "speed": speed, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "notebooks": {}}
     bar = tqdm(chosen, desc="notebooks", disable=not progress)
     for nb in bar:
@@ -135,35 +278,35 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
         chosen_params = {**preset.get(nb.stem.split("_")[0], {}), **extra}
         params = {"profile": profile, "device": device, "output_dir": str(run_dir),
                   **{k: v for k, v in chosen_params.items() if k in declared[nb]}}
-        fingerprint = _fingerprint(nb, params)
+        fingerprint = _fingerprint(nb, params, package, speed)
         state_path = run_dir / f"{nb.stem}.state.json"
         result_path = run_dir / f"{nb.stem}.json"
-        if not force and state_path.is_file() and result_path.is_file():
-            state = json.loads(state_path.read_text())
-            if {k: state.get(k) for k in fingerprint} == fingerprint:
-                info["notebooks"][nb.stem] = {"status": "done (resumed)", "elapsed_s": state.get("elapsed_s")}
-                continue
+        state = read_json(state_path, "reproduce's record of the notebook's last run")
+        reason = "--force" if force else rerun_reason(fingerprint, state, read_json(result_path, "its results"))
+        if reason is None:
+            info["notebooks"][nb.stem] = {"status": "done (resumed)", "elapsed_s": state.get("elapsed_s")}
+            continue
+        if progress and state is not None:
+            bar.write(f"{nb.stem}: running again ({reason})")
         state_path.unlink(missing_ok=True)
-        result_path.unlink(missing_ok=True)  # a failed rerun must not leave the last run's claims behind
-        partial = run_dir / f".{nb.stem}.partial.ipynb"
-        t0 = time.perf_counter()
-        try:
-            papermill.execute_notebook(str(nb), str(partial), parameters=params, kernel_name=KERNEL,
-                                       cwd=str(nb.parent), progress_bar=progress)
-        except Exception as err:  # keep going: the summary reports the failure
-            if partial.exists():
-                os.replace(partial, run_dir / f"{nb.stem}.failed.ipynb")
-            info["notebooks"][nb.stem] = {"status": f"failed: {failure(err)}"}
-            continue
-        elapsed = round(time.perf_counter() - t0, 1)
-        os.replace(partial, run_dir / f"{nb.stem}.ipynb")
-        if not result_path.is_file():
-            info["notebooks"][nb.stem] = {"status": f"failed: wrote no {result_path.name}"}
-            continue
-        write_atomic(state_path, json.dumps({**fingerprint, "elapsed_s": elapsed}, indent=1))
-        info["notebooks"][nb.stem] = {"status": "done", "elapsed_s": elapsed}
+        previous = run_dir / f"{nb.stem}.previous.json"
+        if result_path.is_file():  # kept for the user, out of the summary: a failed rerun leaves no claims
+            os.replace(result_path, previous)
+        elapsed, error = _execute(papermill, nb, params, run_dir, progress)
+        failed_json = run_dir / f"{nb.stem}.failed.json"
+        if error is None:
+            entry = {"status": "done", "elapsed_s": elapsed}
+            previous.unlink(missing_ok=True)
+            failed_json.unlink(missing_ok=True)
+        else:
+            entry = {"status": f"failed: {error}"}
+            if result_path.is_file():  # saved, then failed: not a result
+                os.replace(result_path, failed_json)
+        write_atomic(state_path, json.dumps({**fingerprint, **entry}, indent=1))
+        info["notebooks"][nb.stem] = {**entry, **({"rerun_because": reason} if state is not None else {})}
     info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     write_atomic(run_dir / "run.json", json.dumps(info, indent=1))
-    md, page = summarize(run_dir, info)
+    earlier = _earlier(run_dir, [nb.stem for nb in chosen])
+    md, page = summarize(run_dir, {**info, "notebooks": {**earlier, **info["notebooks"]}})
     info["summary"] = {"markdown": str(md), "html": str(page)}
     return info

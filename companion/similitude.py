@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .evaluation import denoised_psnr, model_device
+from .evaluation import denoised_psnr
 
 RADAR_KINDS = ("adversarial", "literal")
 PAPER_BAND = (30.0, 150.0)
@@ -87,13 +87,6 @@ def combine(s1: torch.Tensor, s2: torch.Tensor, lambdas) -> torch.Tensor:
     return lam.view(shape) * s1 + (1 - lam).view(shape) * s2
 
 
-def _samples_per_pass(model, inputs: torch.Tensor, batch_size: int | None) -> int:
-    """``batch_size``, or the default of ``circle_study``: about 4 megapixels per forward pass on
-    a GPU, 16 kilopixels on a CPU (fastest one sample at a time)."""
-    pixels = (1 << 22) if model_device(model).type == "cuda" else (1 << 14)
-    return batch_size or max(1, pixels // (inputs.shape[-1] * inputs.shape[-2]))
-
-
 @dataclass
 class CircleStudy:
     """Every model's PSNR on every image's circle samples.
@@ -126,9 +119,8 @@ def circle_study(models: dict, images, adv_set, n: int = 100, batch_size: int | 
                  progress: bool = False) -> CircleStudy:
     """Run every model once over all N x images circle samples of ``adv_set`` (an
     ``AdversarialSet`` made on ``images``), batched (``batch_size`` samples at a time; default
-    about 4 megapixels on a GPU, a whole circle of 100 for images up to 200 x 200; on a CPU,
-    where larger batches run slower, 16 kilopixels, one 128 x 128 sample at a time: measured by
-    ``benchmarks/similitude_cost.py``)."""
+    the package's chunk, measured per model, image size and device: ``batching.chunk_size``;
+    ``benchmarks/similitude_cost.py`` compares it with a whole circle per pass)."""
     adv_set.check_made_on(images)
     degrees = angles(n)
     bases = [circle_basis(x - y.cpu(), xa - x) for (_, y), x, xa in zip(images, adv_set.noisy, adv_set.adv)]
@@ -145,7 +137,7 @@ def circle_study(models: dict, images, adv_set, n: int = 100, batch_size: int | 
         e1, e2, radius, _ = bases[i]
         x = adv_set.noisy[i]
         samples = torch.cat([x, circle_points(x, e1, e2, radius, degrees)])
-        values = denoised_psnr(model, samples, clean[i], _samples_per_pass(model, samples, batch_size))
+        values = denoised_psnr(model, samples, clean[i], batch_size)
         study.center[name][i], study.psnr[name][i] = values[0], values[1:]
     return study
 
@@ -302,5 +294,5 @@ def combination_sweep(model, clean: torch.Tensor, adv_set, image: int, degrees_p
     e1, e2, radius, _ = circle_basis(x - clean.cpu(), xa - x)
     s1, s2 = circle_points(x, e1, e2, radius, list(degrees_pair))
     samples = torch.cat([x, combine(s1[None], s2[None], lambdas)])
-    values = denoised_psnr(model, samples, clean, _samples_per_pass(model, samples, batch_size))
+    values = denoised_psnr(model, samples, clean, batch_size)
     return values[1:], values[0]

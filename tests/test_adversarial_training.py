@@ -58,7 +58,7 @@ def test_objectives_follow_their_equations():
         assert torch.allclose(train.objective(model, noisy, target, level, cfg, 0), share * normal, rtol=1e-6), mode
     # HAT, eq. 5, by hand
     cfg = train.TrainConfig(batch_size=4, patch_size=16, adversarial="hat", attack_steps=1, hat_alpha=2.0)
-    adv = obsatk(model, noisy, target, r=5.0, steps=1, clip=False)
+    adv = obsatk(model, noisy, target, r=5.0, steps=1, step="ours", clip="none")
     out = model(noisy)
     expected = (torch.mean((out - target) ** 2) + 2 * torch.mean((model(adv) - out) ** 2)) / 3
     assert torch.allclose(train.objective(model, noisy, target, level, cfg, 0), expected, rtol=1e-5)

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "companion"
 # floor of each top-level module or subpackage; a module may import from its own floor or below
 FLOORS = {
     0: {"_compat", "_import_hooks", "checks", "config", "io", "batching", "claims"},
-    1: {"data", "noise", "metrics", "physics", "weights", "evaluation"},
+    1: {"data", "noise", "metrics", "physics", "weights", "weights_paddle", "evaluation"},
     2: {"models"},
     3: {"attacks"},
     4: {"robustness", "similitude", "adversarial_sets"},

@@ -39,8 +39,10 @@ def test_import_is_light_and_the_zoo_reaches_timm_in_either_order():
     after = ("import sys, companion; assert 'torch' not in sys.modules and 'timm' not in sys.modules; "
              "import timm; print(timm.create_model('dncnn_b').info['name'])")
     before = ("import runpy; runpy.run_path('companion/_compat.py'); "
-              "import timm, companion; print(','.join(timm.list_models('*dncnn_s*')[:3]))")
-    for code, expected in ((after, "dncnn_b"), (before, "dncnn_s15,dncnn_s25,dncnn_s25_hat1")):
+              "import timm, companion; print(','.join(timm.list_models('*dncnn_s*')[:3]), "
+              "','.join(timm.list_models('dncnn_s25', pretrained=True)))")
+    for code, expected in ((after, "dncnn_b"),
+                           (before, "dncnn_s15,dncnn_s25,dncnn_s25_hat1 dncnn_s25.official,dncnn_s25.ours")):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                              cwd=Path(__file__).resolve().parent.parent)
         assert out.returncode == 0, out.stderr[-2000:]

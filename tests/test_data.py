@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from companion import data
+from companion import data, io
 
 
 def test_registry_lists_every_dataset_of_the_issue():
     assert set(data.list_datasets()) == {"set12", "bsd68", "cbsd68", "set3c", "kodak24", "mcmaster",
-                                         "train400", "cbsd432", "mnist", "levin09", "kernels_12"}
+                                         "train400", "cbsd432", "mnist", "levin09", "kernels_12",
+                                         "polyu", "cc", "sidd_val"}  # real noise (tests/test_paired_data.py)
     counts = {name: len(data.manifest(name)) for name in data.list_datasets()}
     assert counts["set12"] == 12 and counts["bsd68"] == 68 and counts["cbsd68"] == 68
     assert counts["kodak24"] == 24 and counts["mcmaster"] == 18 and counts["train400"] == 400
@@ -130,8 +131,28 @@ def test_color_conversion_limit_and_crop(data_dir):
     rgb = data.load("set12", color=True, limit=2, crop=64)
     assert rgb.images.shape == (2, 3, 64, 64)
     assert torch.equal(rgb.images[:, 0], rgb.images[:, 2])
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"whole number limit .*max_images\) >= 1, got 0"):  # checks.count
         data.load("set12", limit=0)
+
+
+def test_named_files_are_hashed_once_then_remembered(copy_dataset, monkeypatch):
+    root = copy_dataset("set3c")
+    calls = []
+    real = io.sha256_of
+    monkeypatch.setattr(io, "sha256_of", lambda path: calls.append(path) or real(path))
+    assert data.load("set3c", root=root).comparable and len(calls) == 3
+    data.load("set3c", root=root)
+    assert data.fingerprint("set3c", root)["modified"] == [] and len(calls) == 3  # a stat per file, no hashing
+    (root / "set3c" / "leaves.png").touch()  # a new mtime: hashed again, still the published bytes
+    assert data.load("set3c", root=root).comparable and len(calls) == 4
+
+
+def test_a_damaged_image_is_named(copy_dataset):
+    root = copy_dataset("set12")
+    (root / "set12" / "03.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    with pytest.warns(data.ModifiedDataWarning, match="03.png"):
+        with pytest.raises(ValueError, match=r"set12/03\.png cannot be read as an image"):
+            data.load("set12", root=root, limit=3)
 
 
 def test_bad_names():

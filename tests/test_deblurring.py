@@ -80,7 +80,7 @@ def test_attacks_keep_the_budget_and_reach_their_goal(crops):
     assert all(p.grad is None for p in bound.parameters())
     with pytest.raises(ValueError, match="differ in shape"):
         deblur_pgd(bound, y, eps, steps=1, target=target[:1])
-    with pytest.raises(ValueError, match="eps and steps"):
+    with pytest.raises(ValueError, match="need a finite eps >= 0"):
         deblur_pgd(bound, y, -1.0)
 
 

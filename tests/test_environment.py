@@ -39,4 +39,4 @@ def test_notebooks_are_stripped_and_parameterized(path):
     tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
     source = "".join(tagged[0]["source"])
-    assert all(re.search(rf"^{name}\s*=", source, re.M) for name in ("profile", "device", "output_dir"))
+    assert all(re.search(rf"^{name}\s*(:[^=]*)?=", source, re.M) for name in ("profile", "device", "output_dir"))

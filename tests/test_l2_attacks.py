@@ -64,15 +64,15 @@ def test_l2_pgd_hurts_dncnn_with_the_noise_energy_of_a_gaussian(weights_dir):
 
 def test_obsatk_delta_is_zero_mean_and_within_rho(tiny, images):
     y = noise.gaussian(images, observation_sigma(25, 5), seed=0)
-    adv = obsatk(tiny, y, images, r=5, clip=False)
+    adv = obsatk(tiny, y, images, r=5, clip="none")
     delta = adv - y
     assert delta.flatten(1).mean(dim=1).abs().max() < 1e-6
     assert (_norms(delta) <= rho(5, 40 * 40) * (1 + 1e-5)).all()
     assert _norms(delta).min() > 0.9 * rho(5, 40 * 40)  # the normalized steps reach the boundary
-    assert torch.equal(adv, obsatk(tiny, y, images, r=5, clip=False))  # no randomness at all
+    assert torch.equal(adv, obsatk(tiny, y, images, r=5, clip="none"))  # no randomness at all
     clipped = obsatk(tiny, y, images, r=5)
     assert clipped.min() >= 0 and clipped.max() <= 1
-    plain = obsatk(tiny, y, images, r=5, step="gradient", eta=1e-3, clip=False) - y
+    plain = obsatk(tiny, y, images, r=5, step="gradient", eta=1e-3, clip="none") - y
     assert plain.flatten(1).mean(dim=1).abs().max() < 1e-6 and (_norms(plain) <= rho(5, 1600) * (1 + 1e-5)).all()
 
 

@@ -99,7 +99,7 @@ def test_one_pixel_changes_at_most_k_pixels_and_is_seeded():
     adv = one_pixel(classifier, x, labels, pixels=2, population=20, generations=3, seed=0)
     assert ((adv != x).flatten(1).sum(1) <= 2).all() and adv.min() >= 0 and adv.max() <= 1
     assert torch.equal(adv, one_pixel(classifier, x, labels, pixels=2, population=20, generations=3, seed=0))
-    with pytest.raises(ValueError, match="pixels, population and generations"):
+    with pytest.raises(ValueError, match="pixels >= 1"):
         one_pixel(classifier, x, labels, pixels=0)
 
 

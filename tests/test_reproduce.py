@@ -24,7 +24,19 @@ WRITE = ("from companion import report\n"
 
 
 @pytest.fixture
-def folder(tmp_path):
+def package(tmp_path, monkeypatch):
+    """A copy of the package's modules in place of the package whose files the resume key covers,
+    so that a resume test sees only the edits it makes itself."""
+    copy = tmp_path / "companion"
+    copy.mkdir()
+    for path in reproduce.PACKAGE.glob("*.py"):
+        shutil.copy(path, copy)
+    monkeypatch.setattr(reproduce, "PACKAGE", copy)
+    return copy
+
+
+@pytest.fixture
+def folder(tmp_path, package):
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     _notebook(nbs / "01_tiny.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."\nvalue = 1',
@@ -68,6 +80,69 @@ def test_run_resume_and_failure(folder, tmp_path):
     changed = reproduce.run(folder=folder, output=out, only=["01"], progress=False, parameters={"value": 4})
     assert changed["notebooks"]["01_tiny"]["status"] == "done"
     assert json.loads((out / "01_tiny.json").read_text())["parameters"] == {"value": 4}
+
+
+LOADS = ("from companion import report\n"
+         "r = report.Results('01_loads', output_dir, {})\n"
+         "r.load_images('set12', limit=1, crop=8)\n"
+         "r.save()")
+
+
+def test_resume_reruns_when_the_package_or_the_data_changed(data_dir, package, tmp_path, monkeypatch):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs / "01_loads.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."', LOADS)
+    out = tmp_path / "run"
+
+    def run():
+        return reproduce.run(folder=nbs, output=out, progress=False)["notebooks"]["01_loads"]
+
+    assert run()["status"] == "done"
+    assert json.loads((out / "01_loads.json").read_text())["inputs"]["data"]["set12"]["source"] == "user"
+    assert run()["status"] == "done (resumed)"
+    with open(package / "metrics.py", "a") as f:
+        f.write("# edited\n")
+    again = run()
+    assert again["status"] == "done" and again["rerun_because"] == "changed: package"
+    assert not (out / "01_loads.previous.json").exists()  # superseded by the rerun's results
+    assert run()["status"] == "done (resumed)"
+
+    monkeypatch.delenv("COMPANION_DATA_DIR")  # the benchmark set is gone: the fallback stands in
+    again = run()
+    assert again["status"] == "done" and again["rerun_because"] == "dataset set12 now resolves to fallback (was user)"
+    assert json.loads((out / "01_loads.json").read_text())["data_sources"] == {"set12": "fallback"}
+    assert run()["status"] == "done (resumed)"
+
+
+SAVES_THEN_FAILS = ("from companion import report\n"
+                    "r = report.Results('00_quickstart', output_dir, {})\n"
+                    "r.claim('dncnn_s25_set12', True, 'measured')\n"
+                    "r.save()\n"
+                    "assert not fail, 'deliberate failure after saving'")
+
+
+def test_a_failed_rerun_takes_the_old_claims_out_of_the_summary(folder, tmp_path):
+    _notebook(folder / "00_quickstart.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."\nfail = False',
+              SAVES_THEN_FAILS)
+    out = tmp_path / "run"
+    claim_row = "| The official DnCNN-S"
+    reproduce.run(folder=folder, output=out, only=["00"], progress=False)
+    assert "| 00_quickstart | supported |" in next(line for line in (out / "summary.md").read_text().splitlines()
+                                                    if line.startswith(claim_row))
+    failed = reproduce.run(folder=folder, output=out, only=["00"], progress=False, parameters={"fail": True})
+    assert failed["notebooks"]["00_quickstart"]["status"] == "failed: AssertionError: deliberate failure after saving"
+    assert not (out / "00_quickstart.json").exists()
+    assert (out / "00_quickstart.failed.json").is_file()  # written before the failure: kept aside
+    assert json.loads((out / "00_quickstart.previous.json").read_text())["claims"][0]["status"] == "supported"
+    def check_summary():
+        summary = (out / "summary.md").read_text()
+        row = next(line for line in summary.splitlines() if line.startswith(claim_row))
+        assert "| 00_quickstart | not run |" in row and "| 00_quickstart | failed" in summary
+
+    check_summary()
+    reproduce.run(folder=folder, output=out, only=["01"], progress=False)  # a later run of another notebook
+    check_summary()
+    assert "| 00_quickstart | failed (earlier run): AssertionError" in (out / "summary.md").read_text()
 
 
 def test_quickstart_runs_headless(data_dir, weights_dir, tmp_path):

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -183,3 +185,122 @@ def test_recalibrate_averages_the_statistics_of_the_final_weights(images):
     assert torch.allclose(net.bn.running_mean, expected, atol=1e-5)
     assert not net.training and net.bn.momentum == 0.1 and net.brn.momentum == 0.01
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in weights.items())
+
+
+@pytest.mark.parametrize("fields, phrase", [
+    (dict(steps=0), "whole number TrainConfig.steps >= 1"),
+    (dict(steps=2.5), "whole number TrainConfig.steps"),
+    (dict(checkpoint_every=0), "TrainConfig.checkpoint_every >= 1"),
+    (dict(batch_size=0), "TrainConfig.batch_size >= 1"),
+    (dict(patch_size=-4), "TrainConfig.patch_size >= 1"),
+    (dict(lr=0.0), "finite TrainConfig.lr > 0"),
+    (dict(lr=float("nan")), "finite TrainConfig.lr > 0"),
+    (dict(sigma=-1.0), "finite TrainConfig.sigma >= 0"),
+    (dict(sigma=(0.0, float("inf"))), "finite TrainConfig.sigma >= 0"),
+    (dict(sigma=(50.0, 10.0)), "low <= high"),
+])
+def test_configurations_that_cannot_train_are_refused(fields, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        train.TrainConfig(**fields)
+
+
+def test_a_non_finite_loss_stops_training_before_the_weights_take_it(images, tmp_path):
+    cfg = train.TrainConfig(steps=6, batch_size=2, patch_size=16, lr=1e30, checkpoint_every=1)
+    model = _small()
+    with pytest.raises(train.Diverged, match=r"training diverged at step \d: the loss is (nan|inf)"):
+        train.train(model, images, cfg, tmp_path / "s.pt", progress=False)
+    saved = torch.load(tmp_path / "s.pt", weights_only=True)  # the last state, before the loss blew up
+    assert 1 <= saved["step"] < 6 and all(np.isfinite(saved["history"]))
+    assert all(torch.isfinite(v).all() for v in saved["model"].values())
+
+
+def test_save_every_sets_the_state_interval_and_does_not_block_a_resume(images, tmp_path, monkeypatch):
+    saves = []
+    real_save = train.trainer.save_torch
+    monkeypatch.setattr(train.trainer, "save_torch",
+                        lambda obj, path: saves.append(obj["step"]) or real_save(obj, path))
+    cfg = train.TrainConfig(steps=5, batch_size=2, patch_size=16, checkpoint_every=2)
+    first = train.train(_small(), images, cfg, tmp_path / "s.pt", progress=False)["loss"]
+    assert saves == [2, 4, 5]
+    again = train.train(_small(seed=9), images, train.TrainConfig(steps=5, batch_size=2, patch_size=16,
+                                                                    checkpoint_every=1), tmp_path / "s.pt",
+                        progress=False)["loss"]
+    assert again == first and saves == [2, 4, 5]  # the finished state resumed: nothing trained again
+
+
+def test_states_that_are_not_training_states_are_refused_without_running_them(images, tmp_path):
+    cfg = train.TrainConfig(steps=2, batch_size=2, patch_size=16)
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match=r"list.pt is not a readable training state \(not written by companion"):
+        train.train(_small(), images, cfg, tmp_path / "list.pt", progress=False)
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "ran"), "w"))
+
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(Payload(), protocol=2))
+    with pytest.raises(ValueError, match=r"evil.pt is not a readable training state.*another state file \(--state\)"):
+        train.train(_small(), images, cfg, tmp_path / "evil.pt", progress=False)
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A stand-in package folder, so that replacing its checkpoints touches no shipped file."""
+    shipped = tmp_path / "pkg" / "companion" / "checkpoints"
+    shipped.mkdir(parents=True)
+    from companion import weights
+
+    monkeypatch.setattr(weights, "_checkpoints", lambda: shipped)
+    return shipped
+
+
+def test_save_ours_writes_into_the_package_only_when_told(package, tmp_path, monkeypatch):
+    from companion import config, io, weights
+
+    monkeypatch.setattr(config, "project_root", lambda: tmp_path / "project")
+    model = _small()
+    path = weights.save_ours("net", model, {"note": 1})
+    assert path == tmp_path / "project" / "outputs" / "checkpoints" / "net.pt" == weights.user_checkpoints() / "net.pt"
+    assert json.loads(path.with_suffix(".json").read_text()) == {"note": 1, "sha256": io.sha256_of(path)}
+    for folder in (package, package.parent, package / "sub", package.parent / ".." / "companion" / "checkpoints"):
+        with pytest.raises(ValueError, match="inside the package.*replace_shipped=True"):
+            weights.save_ours("net", model, {}, folder)
+    (tmp_path / "link").symlink_to(package)
+    with pytest.raises(ValueError, match="inside the package"):
+        weights.save_ours("net", model, {}, tmp_path / "link")
+    assert list(package.iterdir()) == []
+    with pytest.raises(ValueError, match="writes into .* only, not"):
+        weights.save_ours("net", model, {}, tmp_path / "elsewhere", replace_shipped=True)
+    assert weights.save_ours("net", model, {}, replace_shipped=True) == package / "net.pt"
+    assert weights.save_ours("net", model, {}, package, replace_shipped=True) == package / "net.pt"
+
+
+@pytest.mark.parametrize("name", ["../net", "a/b", ".hidden", "", "/abs"])
+def test_save_ours_takes_a_plain_file_name(name, package, tmp_path):
+    from companion import weights
+
+    with pytest.raises(ValueError, match="must be a plain file name"):
+        weights.save_ours(name, _small(), {}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_save_ours_refuses_non_finite_weights(tmp_path):
+    from companion import weights
+
+    model = _small()
+    with torch.no_grad():
+        model.model[0].weight[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="hold NaN or inf, the first 'model.0.weight'.*nothing written"):
+        weights.save_ours("net", model, {}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_models_without_a_recipe_say_why():
+    with pytest.raises(ValueError, match="bm3d is a classical method: nothing to train"):
+        train.recipe("bm3d", "quick")
+    with pytest.raises(ValueError, match="ecndnet_s25 has no training recipe .*did you mean .*dncnn_s25"):
+        train.recipe("ecndnet_s25", "quick")
+    with pytest.raises(ValueError, match="unknown model 'dncnn_s52'; did you mean .*dncnn_s25"):
+        train.recipe("dncnn_s52", "quick")

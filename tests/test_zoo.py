@@ -151,7 +151,8 @@ def test_our_checkpoints_fit_in_git():
     assert set(weights.our_checkpoints()) >= {models.spec(n).ours for n in TRAINED}
     zoo = {n: size for n, size in sizes.items() if models.spec(n).collection == "zoo"}
     assert sum(zoo.values()) < 40e6, zoo  # issue 3's budget for the zoo
-    assert sum(sizes.values()) < 50e6, sizes  # with the later collections (adversarial training, N2N, deblurring)
+    assert sum(sizes.values()) < 55e6, sizes  # with the later collections (adversarial training, N2N, deblurring,
+    # real noise: issue 35's three color DnCNN-Cs, 1.35 MB each, took the total from 46.0 to 50.0 MB)
 
 
 def test_dpir_with_our_reduced_prior_deblurs(data_dir):

@@ -24,7 +24,7 @@ Interpretations, where the paper is silent:
 
 import torch
 
-from ..checks import as_batch
+from ..checks import as_batch, budget, check_noisy_range, count, step_size
 from ..evaluation import eval_mode
 from ..noise import draw_per_image
 from . import engine
@@ -42,13 +42,18 @@ def deblur_pgd(model: torch.nn.Module, blurred, eps: float, steps: int = 250, lr
         seed: image i's random start is seeded ``seed + i``.
         clip: keep y + delta in [0, 1].
 
-    The model is used in eval mode and left in the mode it had; no gradient is kept.
+    The model is used in eval mode and left in the mode it had; no gradient is kept. The arguments
+    are checked first (``companion.checks``): finite images on the [0, 1] scale, eps in [0, 1],
+    whole steps >= 0, a finite lr > 0.
     """
     y = as_batch(blurred, "blurred image").detach()
-    if eps < 0 or steps < 0 or lr <= 0:
-        raise ValueError(f"eps and steps must be >= 0 and lr > 0, got eps={eps}, steps={steps}, lr={lr}")
-    if target is not None and as_batch(target, "target image").shape != y.shape:
-        raise ValueError(f"target {tuple(target.shape)} and blurred {tuple(y.shape)} differ in shape")
+    check_noisy_range(y, "blurred image")
+    eps, steps, lr = budget(eps, "eps"), count(steps, "steps"), step_size(lr, "lr")
+    if target is not None:
+        target = as_batch(target, "target image")
+        check_noisy_range(target, "target image")
+        if target.shape != y.shape:
+            raise ValueError(f"target {tuple(target.shape)} and blurred {tuple(y.shape)} differ in shape")
 
     def project(delta):
         delta = engine.project_linf(delta, torch.zeros_like(delta), eps)
@@ -64,9 +69,9 @@ def deblur_pgd(model: torch.nn.Module, blurred, eps: float, steps: int = 250, lr
         delta.requires_grad_(True)
         optimizer = torch.optim.Adam([delta], lr=lr)
         sign = -1.0 if target is None else 1.0  # Adam minimizes: the untargeted loss is negated
-        for _ in range(steps):
+        for t in range(steps):
             loss = sign * ((model(y + delta) - goal) ** 2).sum()
-            delta.grad, = torch.autograd.grad(loss, delta)  # the weights get no gradient
+            delta.grad = engine.input_gradient(model, loss, delta, first=t == 0)  # the weights get no gradient
             optimizer.step()
             with torch.no_grad():
                 delta.copy_(project(delta))

@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from ..checks import as_batch
+from ..checks import as_batch, budget, count, real, step_size
 from ..noise import draw_per_image
 from . import engine
 from .linf_pgd import GRAY_EPS
@@ -44,18 +44,17 @@ def l2_denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_
         noisy, clean: NCHW tensors of one size, or lists of 1CHW tensors of mixed sizes.
         eps: sets the step alpha = eps / T (as in Algorithm 1) and the start's scale.
         steps: T.
-        alpha: step size; None gives eps / steps.
+        alpha: step size (> 0); None gives eps / steps.
         radius: L2 bound of x' - y on the [0, 1] scale; None: ||x - y||_2 of each image.
         start_std: standard deviation of the Gaussian start; None: eps / sqrt(3).
         seed: image i's start is seeded seed + i.
         clip: clip x' to [0, 1] after each step (Algorithm 1; see the module docstring).
     """
-    if eps < 0 or steps < 0:
-        raise ValueError(f"eps and steps must be >= 0, got eps={eps}, steps={steps}")
-    if radius is not None and radius <= 0:
-        raise ValueError(f"radius is an L2 norm on the [0, 1] scale and must be > 0, got {radius}")
-    alpha = eps / max(steps, 1) if alpha is None else float(alpha)
-    std = eps / math.sqrt(3.0) if start_std is None else float(start_std)
+    eps, steps = budget(eps, "eps"), count(steps, "steps")
+    if radius is not None:
+        radius = real(radius, "radius", above=0, hint="an L2 norm on the [0, 1] scale")
+    alpha = eps / max(steps, 1) if alpha is None else step_size(alpha, "alpha")
+    std = eps / math.sqrt(3.0) if start_std is None else real(start_std, "start_std", at_least=0)
 
     def attack_batch(noisy, clean, seeds):
         x = as_batch(noisy, "noisy image").detach()

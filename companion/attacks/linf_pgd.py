@@ -27,7 +27,7 @@ Section V-A also attacks the clean image itself (x = y, 10 iterations, eps = 0.1
 
 import torch
 
-from ..checks import as_batch
+from ..checks import as_batch, budget, count, step_size
 from ..noise import draw_per_image
 from . import engine
 
@@ -46,18 +46,18 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS
             by size and returned as a list in the same order).
         eps: L-infinity radius on the [0, 1] scale (0.012 gray, 0.055 color in the paper).
         steps: T, the number of signed-gradient steps.
-        alpha: step size; None gives eps / steps.
+        alpha: step size (> 0); None gives eps / steps.
         seed: image i's random start is seeded with seed + i.
         clip: clip x' to [0, 1] (only for noisy images that were themselves clipped).
         random_start: start from x + U[-eps, eps] (True, the paper) or from x.
         restarts: random starts per image; the worst sample for the model is kept.
 
-    The model is used in eval mode and left in the mode it had; no gradient is kept.
+    The model is used in eval mode and left in the mode it had; no gradient is kept. Every
+    argument is checked first (``companion.checks``; the images by ``engine.pair``): a finite eps
+    in [0, 1] (0 returns the start), whole steps >= 0 and restarts >= 1, a finite alpha > 0.
     """
-    if eps < 0 or steps < 0 or restarts < 1:
-        raise ValueError(f"eps and steps must be >= 0 and restarts >= 1, got eps={eps}, steps={steps}, "
-                         f"restarts={restarts}")
-    alpha = eps / max(steps, 1) if alpha is None else float(alpha)
+    eps, steps, restarts = budget(eps, "eps"), count(steps, "steps"), count(restarts, "restarts", least=1)
+    alpha = eps / max(steps, 1) if alpha is None else step_size(alpha, "alpha")
 
     def attack_batch(noisy, clean, seeds):
         x = as_batch(noisy, "noisy image").detach()

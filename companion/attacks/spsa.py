@@ -21,7 +21,7 @@ NumPy's generator seeded (seed + i, t): a batch gives the same result as one ima
 import numpy as np
 import torch
 
-from ..checks import as_batch
+from ..checks import as_batch, budget, count, real, step_size
 from . import engine
 from .linf_pgd import GRAY_EPS
 
@@ -36,20 +36,17 @@ def spsa(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS, iterati
         eps: L-infinity radius on the [0, 1] scale.
         iterations, samples: gradient estimates, and direction pairs per estimate.
         delta: the finite-difference step.
-        alpha: step size; None gives eps / 4.
+        alpha: step size (> 0); None gives eps / 4.
         seed: image i's directions come from the generator seeded (seed + i, iteration).
         clip: clip x' to [0, 1].
     """
-    if eps < 0 or iterations < 0 or samples < 1 or delta <= 0:
-        raise ValueError(f"need eps >= 0, iterations >= 0, samples >= 1 and delta > 0; got eps={eps}, "
-                         f"iterations={iterations}, samples={samples}, delta={delta}")
-    alpha = eps / 4 if alpha is None else float(alpha)
+    eps, iterations = budget(eps, "eps"), count(iterations, "iterations")
+    samples, delta = count(samples, "samples", least=1), real(delta, "delta", above=0, hint="the finite-difference step")
+    alpha = eps / 4 if alpha is None else step_size(alpha, "alpha")
 
     def attack_batch(noisy, clean, seeds):
         x = as_batch(noisy, "noisy image").detach()
         clean = as_batch(clean, "clean image").to(x.device)
-        if x.shape != clean.shape:
-            raise ValueError(f"noisy {tuple(x.shape)} and clean {tuple(clean.shape)} differ in shape")
         n, shape = x.shape[0], x.shape[1:]
         adv = x.clone()
         for t in range(iterations):

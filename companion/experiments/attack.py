@@ -9,8 +9,9 @@ from .. import claims, metrics, robustness
 from ..models import selection, spec
 from . import stand_ins
 
-TABLE_III = ["dncnn_s25", "ecndnet_s25", "dncnn_b", "rddcnn_b", "dpir_gray", "deamnet"]
-"""The models of Ning et al. Table III."""
+TABLE_III = ["dncnn_s25", "ecndnet_s25", "dncnn_b", "rddcnn_b", "rddcnn_s25", "dpir_gray", "deamnet"]
+"""The models of Ning et al. Table III, and beside our blind RDDCNN-B the authors' non-blind sigma-25
+RDDCNN (official weights; the paper attacked RDDCNN-B, whose weights are not public)."""
 
 PAPER_DMR = {"dncnn_s25": (30.40, 29.47, -0.94), "ecndnet_s25": (None, None, -0.87),
              "dncnn_b": (30.31, 25.78, -4.53), "rddcnn_b": (None, None, -3.80),

@@ -335,7 +335,7 @@ def load_images(results, n_bsd: int, crop: int, device) -> Images:
     bsd = results.load_images("bsd68", limit=n_bsd, crop=crop, device=device).images
     set12 = results.load_images("set12", device=device)
     faces = portraits(set12, crop).to(device)
-    if not set12.comparable:  # the fallback set12 has no portraits: scikit-image's images of people stand in
+    if set12.source == "fallback":  # the fallback set12 has no portraits: scikit-image's images of people stand in
         results.note(f"portraits: the faces in scikit-image's {' and '.join(portrait_names(set12))} images "
                      "(the fallback set12 has no portraits), not Set12's")
     levin = data.load_kernels("levin09")  # without Levin09.mat: synthetic motion kernels, with a warning

@@ -12,8 +12,9 @@ from ..similitude import (RADAR_KINDS, adversarial_arc, band_share, combination_
                           region_agreement)
 from . import stand_ins
 
-TABLE_VI = ["dncnn_s25", "ecndnet_s25", "dncnn_b", "rddcnn_b", "deamnet", "dpir_gray"]
-"""The models of Ning et al. Table VI."""
+TABLE_VI = ["dncnn_s25", "ecndnet_s25", "dncnn_b", "rddcnn_b", "rddcnn_s25", "deamnet", "dpir_gray"]
+"""The models of Ning et al. Table VI, and beside our blind RDDCNN-B the authors' non-blind sigma-25
+RDDCNN (official weights, no paper value)."""
 
 PAPER_VI = {("dncnn_s25", "ecndnet_s25"): 0.97, ("dncnn_s25", "dncnn_b"): 0.51, ("dncnn_s25", "rddcnn_b"): 0.56,
             ("dncnn_s25", "deamnet"): 0.93, ("dncnn_s25", "dpir_gray"): 0.88, ("ecndnet_s25", "deamnet"): 0.94,

@@ -14,8 +14,9 @@ from .attack import PAPER_DMR
 
 TABLE_IV = ["ffdnet_gray", "dncnn_b", "dpir_gray"]
 """Ning et al. Table IV: the targets of DnCNN-S's samples."""
-TABLE_V = ["ffdnet_gray", "ecndnet_s25", "dncnn_b", "rddcnn_b", "dpir_gray", "deamnet"]
-"""Ning et al. Table V: the targets of DnCNN-B's samples."""
+TABLE_V = ["ffdnet_gray", "ecndnet_s25", "dncnn_b", "rddcnn_b", "rddcnn_s25", "dpir_gray", "deamnet"]
+"""Ning et al. Table V: the targets of DnCNN-B's samples, and beside our blind RDDCNN-B the
+authors' non-blind sigma-25 RDDCNN (official weights, no paper value)."""
 TABLE_VII = ["ffdnet_color", "brdnet_color_s25", "n2n_color", "fan", "dpir_color"]
 """Ning et al. Table VII: the targets of color FFDNet's samples (its CurvPnP has no color model here)."""
 TABLES = {1: ["dncnn_s25"] + TABLE_V, 3: TABLE_VII}

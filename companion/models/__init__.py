@@ -18,17 +18,17 @@ from .deamnet import DeamNet
 from .dncnn import DnCNN
 from .dpir import DPIR
 from .drunet import DRUNet
-from .dwdn import DWDN
+from .dwdn import DWDN, DWDNFull
 from .ecndnet import ECNDNet
 from .fan import FAN
 from .ffdnet import FFDNet
-from .lgd import LearnedGradientDescent
-from .mprnet import MPRNet
+from .lgd import RGDN, LearnedGradientDescent
+from .mprnet import MPRNet, MPRNetFull
 from .noise2noise import Noise2NoiseUNet
 from .rddcnn import RDDCNN
 from .registry import MODELS, ModelSpec, create, list_models, spec
 
 __all__ = ["Denoiser", "Restorer", "ModelSpec", "create", "list_models", "spec", "MODELS", "BM3D", "BRDNet",
-           "CurvPnP", "DeamNet", "DnCNN", "DPIR", "DRUNet", "DWDN", "ECNDNet", "FAN", "FFDNet",
-           "LearnedGradientDescent", "MPRNet", "NonLocalMeans", "Noise2NoiseUNet", "RDDCNN", "TotalVariation",
-           "WaveletShrinkage"]
+           "CurvPnP", "DeamNet", "DnCNN", "DPIR", "DRUNet", "DWDN", "DWDNFull", "ECNDNet", "FAN", "FFDNet",
+           "LearnedGradientDescent", "MPRNet", "MPRNetFull", "NonLocalMeans", "Noise2NoiseUNet", "RDDCNN", "RGDN",
+           "TotalVariation", "WaveletShrinkage"]

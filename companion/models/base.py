@@ -7,6 +7,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import noise_level
+
+
+class NotDifferentiableError(RuntimeError):
+    """A gradient was asked of a model that has none: a classical denoiser, or a network whose
+    forward runs under ``torch.no_grad`` or detaches its input."""
+
 
 class Denoiser(nn.Module):
     """An ``nn.Module`` whose ``forward(x, sigma=None)`` maps a noisy NCHW batch to its clean estimate.
@@ -28,20 +35,41 @@ class Denoiser(nn.Module):
         self.info = {}
 
     def check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor) or x.dim() != 4:
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"{type(self).__name__} takes an NCHW tensor, got {shape}")
+        """Refuse an input this network cannot take, with what to do: not an NCHW float tensor of
+        the weights' dtype, empty, NHWC, or the wrong number of channels. Shapes and dtypes only, so
+        it costs nothing per call; values (NaN, the 0-255 scale) are checked where data enters the
+        package (``evaluation.denoise``, each attack's entry: ``companion.checks``)."""
+        name = type(self).__name__
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} takes an NCHW torch.Tensor, got {type(x).__name__}: convert it with "
+                            f"torch.from_numpy (or companion.checks.as_batch)")
+        if x.dim() != 4:
+            hint = {3: ": add the batch dimension, x[None]", 2: ": for one HxW gray image use x[None, None]"}
+            raise ValueError(f"{name} takes an NCHW tensor, got shape {tuple(x.shape)}{hint.get(x.dim(), '')}")
+        if not torch.is_floating_point(x):
+            raise TypeError(f"{name} takes float images in [0, 1], got dtype {x.dtype}: pass x.float() / 255")
+        weight = next(self.parameters(), None)
+        if weight is not None and x.dtype != weight.dtype:
+            raise TypeError(f"{name} has {weight.dtype} weights and got a {x.dtype} input: pass "
+                            f"x.to({weight.dtype}) (or convert the model with model.to({x.dtype}))")
+        if x.shape[1] != self.in_channels and x.shape[-1] == self.in_channels:
+            raise ValueError(f"{name} takes NCHW tensors; shape {tuple(x.shape)} looks like NHWC (channels last): "
+                             f"pass x.permute(0, 3, 1, 2)")
         if x.shape[1] != self.in_channels:
             kind = "gray" if self.in_channels == 1 else "color"
             raise ValueError(f"{type(self).__name__} is a {kind} model and takes {self.in_channels} "
                              f"channel(s), got {x.shape[1]}; load the images with "
                              f"color={self.in_channels == 3}")
+        if x.numel() == 0:
+            raise ValueError(f"{name} got an empty input of shape {tuple(x.shape)}: give at least one image of "
+                             f"at least 1x1 pixels")
 
     def with_noise_map(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
         """``x`` with a uniform noise-level map sigma/255 as its LAST channel (the input of
-        FFDNet and DRUNet); ``sigma`` (0-255, a number or one per image) overrides the level
-        ``self.sigma`` the model is bound to."""
-        level = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=x.dtype, device=x.device)
+        FFDNet and DRUNet); ``sigma`` (0-255, a number or one per image, checked: finite and
+        >= 0) overrides the level ``self.sigma`` the model is bound to."""
+        level = self.sigma if sigma is None else noise_level(sigma)
+        level = torch.as_tensor(level, dtype=x.dtype, device=x.device)
         return torch.cat([x, (level.reshape(-1, 1, 1, 1) / 255.0).expand_as(x[:, :1])], 1)
 
     identity_stacks: tuple = ()  # names of the conv stacks s of a residual network x - s(x)

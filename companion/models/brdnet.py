@@ -12,13 +12,26 @@ BRN is batch renormalization (Ioffe, NeurIPS 2017), which corrects the mini-batc
 towards the moving ones with r and d clipped at r_max = 3, d_max = 5 (Keras defaults the
 authors used), epsilon 1e-3, relaxed on Ioffe's schedule. In eval mode it is plain
 normalization by the moving statistics.
+
+The authors' files (Keras 2 HDF5, ``weights.OFFICIAL['brdnet_<gray|color>_<sigma>']``) load into
+``BRDNet(c, renorm=False)``, the inference network, each batch renormalization folded into the
+convolution before it by the layer's inference formula. Their ``BatchRenormalization`` (mode 0)
+returns, outside training, ``K.batch_normalization(x, running_mean, running_std, beta, gamma,
+epsilon)`` = gamma (x - running_mean) / sqrt(running_std + 1e-3) + beta, its ``running_std``
+holding the moving *variance* (the layer's own comment), so W' = W gamma / sqrt(var + eps) and
+b' = (b - mean) gamma / sqrt(var + eps) + beta (``base.fold_batch_norm``). The arrays are read with
+h5py (``layouts.read_keras_h5``), the layers taken in the order the authors' ``models.BRDNet()``
+creates them: upper branch convs 1-17, lower 18-34, merge 35; renormalizations 1-16 upper,
+17-19 lower. Keras kernels are (kh, kw, in, out); ours (out, in, kh, kw).
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Denoiser
+from ..weights import WeightsError, official
+from . import layouts
+from .base import Denoiser, fold_batch_norm
 from .registry import ModelSpec, register
 
 
@@ -67,24 +80,30 @@ class BatchRenorm2d(nn.Module):
         return x_hat * self.weight.view(shape) + self.bias.view(shape)
 
 
-def _layer(features: int, dilation: int = 1, renorm: bool = False) -> list:
-    layers = [nn.Conv2d(features, features, 3, padding=dilation, dilation=dilation)]
-    return layers + ([BatchRenorm2d(features)] if renorm else []) + [nn.ReLU(inplace=True)]
+UPPER = [(1, True)] * 16
+LOWER = [(1, True)] + [(2, False)] * 7 + [(1, True)] + [(2, False)] * 6 + [(1, True)]
+"""Each branch's 64-feature layers before its last conv: (dilation, followed by batch renormalization)."""
+
+
+def _branch(channels: int, features: int, layers: list, renorm: bool) -> nn.Sequential:
+    """Conv (+BRN) + ReLU for each of ``layers``, then a conv to the image channels; without
+    ``renorm`` the BRN is left out (folded into the conv: the inference network)."""
+    modules = []
+    for i, (dilation, has_brn) in enumerate(layers):
+        modules.append(nn.Conv2d(channels if i == 0 else features, features, 3, padding=dilation, dilation=dilation))
+        modules += ([BatchRenorm2d(features)] if has_brn and renorm else []) + [nn.ReLU(inplace=True)]
+    return nn.Sequential(*modules, nn.Conv2d(features, channels, 3, padding=1))
 
 
 class BRDNet(Denoiser):
-    def __init__(self, in_channels: int = 1, features: int = 64):
+    """``renorm=False``: the inference network, the batch renormalizations folded into the convs."""
+
+    def __init__(self, in_channels: int = 1, features: int = 64, renorm: bool = True):
         super().__init__()
         self.in_channels = in_channels
-        c, f = in_channels, features
-        head = [nn.Conv2d(c, f, 3, padding=1), BatchRenorm2d(f), nn.ReLU(inplace=True)]
-        self.upper = nn.Sequential(*head, *[m for _ in range(15) for m in _layer(f, renorm=True)],
-                                   nn.Conv2d(f, c, 3, padding=1))
-        lower = [*[nn.Conv2d(c, f, 3, padding=1), BatchRenorm2d(f), nn.ReLU(inplace=True)]]
-        lower += [m for _ in range(7) for m in _layer(f, dilation=2)] + _layer(f, renorm=True)
-        lower += [m for _ in range(6) for m in _layer(f, dilation=2)] + _layer(f, renorm=True)
-        self.lower = nn.Sequential(*lower, nn.Conv2d(f, c, 3, padding=1))
-        self.merge = nn.Conv2d(2 * c, c, 3, padding=1)
+        self.upper = _branch(in_channels, features, UPPER, renorm)
+        self.lower = _branch(in_channels, features, LOWER, renorm)
+        self.merge = nn.Conv2d(2 * in_channels, in_channels, 3, padding=1)
 
     identity_stacks = ("upper", "lower")
 
@@ -109,3 +128,58 @@ register(*[ModelSpec(f"brdnet{'' if c == 1 else '_color'}_s25", lambda c=c, **kw
                      ours=f"brdnet{'' if c == 1 else '_color'}_s25",
                      notes="two 17-layer branches, batch renormalization, dilated convolutions; quick: from the "
                      "identity start") for c in (1, 3)])
+
+KERAS_CONV = ("kernel:0", "bias:0")
+KERAS_RENORM = ("gamma:0", "beta:0", "running_mean:0", "running_std:0")
+KERAS_EPS = 1e-3  # BatchRenormalization(axis=-1, epsilon=1e-3) in the authors' models.BRDNet()
+
+
+def _weights(layer: tuple, names: tuple, origin: str) -> list:
+    name, found = layer
+    if set(found) != set(names):
+        raise WeightsError(f"{origin}: layer {name} holds {sorted(found)}, the authors' holds {list(names)}")
+    return [layouts.tensor(found[n], origin, f"{name}/{n}") for n in names]
+
+
+def from_keras(arrays: dict, origin: str) -> dict:
+    """Our ``BRDNet(c, renorm=False)`` state_dict from the arrays of the authors' Keras file
+    (``layouts.read_keras_h5``): layers in creation order, renormalizations folded (module
+    docstring)."""
+    layers = layouts.keras_layers(arrays, ("conv2d", "batch_renormalization"), origin)
+    convs, renorms = iter(layers["conv2d"]), iter(layers["batch_renormalization"])
+    wanted = (2 * (len(UPPER) + 1) + 1, sum(b for _, b in UPPER + LOWER))
+    if (len(layers["conv2d"]), len(layers["batch_renormalization"])) != wanted:
+        found = len(layers["conv2d"]), len(layers["batch_renormalization"])
+        raise WeightsError(f"{origin} has {found[0]} convolutions and {found[1]} batch renormalizations; the authors' "
+                           f"BRDNet has {wanted[0]} and {wanted[1]}")
+    state = {}
+
+    def conv(key: str, has_brn: bool) -> None:
+        kernel, bias = _weights(next(convs), KERAS_CONV, origin)
+        folded = nn.Conv2d(kernel.shape[2], kernel.shape[3], kernel.shape[:2])
+        folded.weight.data, folded.bias.data = kernel.permute(3, 2, 0, 1).contiguous(), bias
+        if has_brn:
+            gamma, beta, mean, var = _weights(next(renorms), KERAS_RENORM, origin)
+            brn = nn.BatchNorm2d(len(gamma), eps=KERAS_EPS).eval()
+            brn.weight.data, brn.bias.data, brn.running_mean, brn.running_var = gamma, beta, mean, var
+            folded = fold_batch_norm(nn.Sequential(folded, brn))[0]
+        state[f"{key}.weight"], state[f"{key}.bias"] = folded.weight.detach(), folded.bias.detach()
+
+    for branch, layers_ in (("upper", UPPER), ("lower", LOWER)):
+        for i, (_, has_brn) in enumerate(layers_):
+            conv(f"{branch}.{2 * i}", has_brn)  # conv, ReLU at each layer of the inference network
+        conv(f"{branch}.{2 * len(layers_)}", False)
+    conv("merge", False)
+    return state
+
+
+def _official(path, strip_prefix: str = "") -> dict:
+    return from_keras(layouts.read_keras_h5(path), str(path))
+
+
+register(*[ModelSpec(f"brdnet{'' if kind == 'gray' else '_color'}{'' if s == 25 else f'_{s}'}",
+                     lambda c=c, **kw: BRDNet(c, renorm=False), c, "non-blind",
+                     "Tian, Xu & Zuo, Neural Networks 2020 (BRDNet)", sigma=float(s), official=f"brdnet_{kind}_{s}",
+                     layout=_official, notes=f"the authors' Keras file, batch renormalization folded; "
+                     f"{official(f'brdnet_{kind}_{s}').verified}")
+           for kind, c, levels in (("gray", 1, (15, 25, 50)), ("color", 3, (15, 25, 35, 50, 75))) for s in levels])

@@ -22,12 +22,12 @@ use the gray values. None has a gradient: calling one inside a gradient attack r
 """
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .. import noise
 from ..evaluation import denoised_psnr
-from .base import Denoiser
+from ..checks import noise_level
+from .base import Denoiser, NotDifferentiableError
 from .registry import ModelSpec, register
 
 TUNED = {
@@ -52,10 +52,6 @@ def _channel_axis(img: np.ndarray):
     return -1 if img.ndim == 3 else None
 
 
-class NotDifferentiableError(RuntimeError):
-    """A gradient was asked of a classical denoiser, which has none."""
-
-
 class ClassicalDenoiser(Denoiser):
     """A denoiser computed in NumPy, image by image, bound to a noise level ``sigma`` (0-255).
 
@@ -71,9 +67,7 @@ class ClassicalDenoiser(Denoiser):
         super().__init__()
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (gray) or 3 (color), got {channels}")
-        if not sigma > 0:
-            raise ValueError(f"a classical denoiser needs the noise level sigma > 0 (0-255 scale), got {sigma}")
-        self.in_channels, self.sigma = channels, float(sigma)
+        self.in_channels, self.sigma = channels, noise_level(sigma, positive=True)
 
     def denoise_array(self, img: np.ndarray, sigma: float) -> np.ndarray:
         """Denoise one float64 image, HxW (gray) or HxWx3 (color), on the [0, 1] scale, whose noise
@@ -89,7 +83,8 @@ class ClassicalDenoiser(Denoiser):
                 f"or of a differentiable stand-in such as DnCNN), with the gradient-free companion.attacks.spsa, or "
                 f"denoise samples made on a deep model (transfer: robustness.score_set)")
         arr = x.detach().cpu().double().numpy()
-        levels = torch.as_tensor(self.sigma if sigma is None else sigma, dtype=torch.float64).cpu()
+        levels = torch.as_tensor(self.sigma if sigma is None else noise_level(sigma, positive=True),
+                                 dtype=torch.float64).cpu()
         levels = levels.reshape(-1).expand(len(arr)).tolist()
         if self.in_channels == 1:
             out = [self.denoise_array(img[0], s)[None] for img, s in zip(arr, levels)]
@@ -201,6 +196,7 @@ def tune(method: str, images, sigma: float = 25.0, grid: list | None = None, see
     """
     if method not in GRIDS:
         raise ValueError(f"nothing to tune for {method!r}; tunable methods: {', '.join(GRIDS)}")
+    import pandas as pd
     from tqdm.auto import tqdm
 
     clean = [img for _, img in images]

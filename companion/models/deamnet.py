@@ -19,13 +19,21 @@ Facts used (the authors' code, chaoren88/DeamNet: DeamNet.py, train.py):
 The authors' module also creates four convolutions it never uses (dilated 3/5/7 and a 1x1);
 they are left out, so their official files need those keys dropped before loading.
 ``features=32`` is the reduced variant we train (``deamnet_small``).
+
+Their files (``Deam_models/noise{15,25,50}.pth``, the state_dict of ``nn.DataParallel(Deam(False))``,
+keys prefixed ``module.``) load into ``DeamNet(1, 64)`` by ``AUTHORS`` (their module names, from
+DeamNet.py, to ours). Their evaluation (Synthetic_test.py) pads the bottom and right by
+reflection to the next multiple of 16 strictly above the size (16 rows when already a
+multiple); ours pads to the multiple itself, which changes only the border.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..weights import official, read_state_dict
 from .base import Denoiser, pad_to_multiple
+from .layouts import rename
 from .registry import ModelSpec, register
 
 
@@ -114,9 +122,48 @@ class DeamNet(Denoiser):
 
 PAPER = "Ren et al., CVPR 2021 (DeamNet)"
 
-register(
-    ModelSpec("deamnet", lambda **kw: DeamNet(1, 64), 1, "unfolding", PAPER, sigma=25.0,
-              notes="full size (64 features); no official file is registered: pass weights=<path>"),
+_W = r"(weight|bias)"
+_DEAM = r"(?:line(?P<stage>[1-4])(?P=stage)(?:\.weight)?|net2\.attention(?P<level>[0-3]))"
+"""A DEAM module: a stage's (``line11``..``line44``, its weights under ``weight.conv_du``) or an
+NLO level's (``attention0``..``attention3``, ``conv_du`` directly)."""
+
+
+def _deam(m) -> str:
+    return f"deam.{int(m['stage']) - 1}" if m["stage"] else f"nlo.fuse.{m['level']}"
+
+
+AUTHORS = [  # (the authors' key after ``module.``, as a regex; ours)
+    (rf"transform_function\.ext\.conv2d\.{_W}", r"transform.0.\1"),
+    (rf"transform_function\.pre\.([02])\.conv2d\.{_W}", r"transform.1.body.\1.\2"),
+    (rf"inverse_transform_function\.pre\.([02])\.conv2d\.{_W}", r"inverse.0.body.\1.\2"),
+    (rf"inverse_transform_function\.ext\.conv2d\.{_W}", r"inverse.1.\1"),
+    (rf"{_DEAM}\.C\.conv2d\.{_W}", lambda m: f"{_deam(m)}.conv_a.{m[3]}"),
+    (rf"{_DEAM}\.cat\.conv2d\.{_W}", lambda m: f"{_deam(m)}.weight.0.{m[3]}"),
+    (rf"{_DEAM}\.conv_du\.([02])\.conv2d\.{_W}", lambda m: f"{_deam(m)}.weight.{int(m[3]) + 1}.{m[4]}"),
+    (rf"net2\.attention([0-3])\.ConvTranspose\.conv2d\.block\.0\.{_W}", r"nlo.up_fuse.\1.0.\2"),
+    (rf"net2\.e([0-3])\.body\.([01])\.block\.0\.{_W}", lambda m: f"nlo.enc.{m[1]}.{2 * int(m[2])}.{m[3]}"),
+    (rf"net2\.e([0-3])\.body\.2\.block\.0\.{_W}", r"nlo.down.\1.0.\2"),
+    (rf"net2\.mid\.([01])\.block\.0\.{_W}", lambda m: f"nlo.bottom.{2 * int(m[1])}.{m[2]}"),
+    (rf"net2\.de([0-3])\.upsample\.conv1\.block\.0\.{_W}", r"nlo.after_fuse.\1.0.\2"),
+    (rf"net2\.de([0-3])\.upsample\.ConvTranspose\.conv2d\.block\.0\.{_W}", r"nlo.up_copy.\1.0.\2"),
+    (rf"net2\.de([0-3])\.upsample\.cat\.conv2d\.{_W}", r"nlo.dec.\1.0.\2"),
+    (rf"net2\.de([0-3])\.body\.([01])\.block\.0\.{_W}", lambda m: f"nlo.dec.{m[1]}.{2 * int(m[2]) + 1}.{m[3]}"),
+    (rf"net2\.final\.conv2d\.{_W}", r"nlo.last.\1"),
+]
+"""The authors' keys (their module names in DeamNet.py) to ours; the ``Sequential`` indices
+differ where ours interleave ReLUs (``2 i``, ``2 i + 1``)."""
+UNUSED = (rf"net2\.conv_dila[123]\.conv2d\.{_W}", rf"net2\.cat1\.{_W}")
+"""Convolutions the authors' ``ziwangluo1`` creates and never calls."""
+
+
+def _official(path, strip_prefix: str = "module.") -> dict:
+    return rename(read_state_dict(path, strip_prefix), AUTHORS, str(path), drop=UNUSED)
+
+
+register(*[ModelSpec("deamnet" if s == 25 else f"deamnet_{s}", lambda **kw: DeamNet(1, 64), 1, "unfolding", PAPER,
+                     sigma=float(s), official=f"deamnet_{s}", layout=_official,
+                     notes=f"full size (64 features); the authors' file, {official(f'deamnet_{s}').verified}")
+           for s in (25, 15, 50)],
     ModelSpec("deamnet_small", lambda **kw: DeamNet(1, 32), 1, "unfolding", PAPER, sigma=25.0,
               ours="deamnet_small", variant="reduced", notes="reduced DeamNet: 32 features (the paper: 64)"),
 )

@@ -14,6 +14,14 @@ sample by a learned mask m_k in [0, 1]: pass ``mask`` (N, kh*kw, Ho, Wo).
 
 The sampling is one ``grid_sample`` call for all kernel positions, so gradients reach the
 input, the weights and the offsets (attacks differentiate through it). RDDCNN uses it.
+
+``clamp=True`` does what the RDDCNN authors' deformable convolution does (hellloxiaotian/RDDCNN,
+``gray/deform_conv_v2.py``: it zero-pads the input by ``padding`` and clamps every sampling
+position into that padded image): positions are clamped to [-padding, size - 1 + padding]. With
+padding >= 1 a clamped position lies on the zero padding, where reading zeros beyond the image
+gives the same value, so the two differ only by rounding (measured on the official RDDCNN
+weights: ``models/rddcnn.py``). Their bilinear weights at a clamped position add up to 2 or 4
+instead of 1, which multiplies the padding's zeros, so it is not reproduced here.
 """
 
 import torch
@@ -24,10 +32,11 @@ from torch.nn.modules.utils import _pair
 
 def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
                   bias: torch.Tensor | None = None, stride=1, padding=0, dilation=1,
-                  mask: torch.Tensor | None = None) -> torch.Tensor:
+                  mask: torch.Tensor | None = None, clamp: bool = False) -> torch.Tensor:
     """Deformable convolution of ``x`` (N, C, H, W) with ``weight`` (O, C, kh, kw);
     ``offset`` is (N, 2*kh*kw, Ho, Wo), Ho and Wo being ``conv2d``'s output size; ``mask``
-    (N, kh*kw, Ho, Wo), if given, weights each sample (DCNv2)."""
+    (N, kh*kw, Ho, Wo), if given, weights each sample (DCNv2); ``clamp`` keeps every sampling
+    position within the padded image, as the RDDCNN authors' code does (module docstring)."""
     n, c, h, w = x.shape
     out_ch, in_ch, kh, kw = weight.shape
     if in_ch != c:
@@ -49,6 +58,8 @@ def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
     off = offset.view(n, k, 2, ho, wo)
     py = py + off[:, :, 0]
     px = px + off[:, :, 1]
+    if clamp:
+        py, px = py.clamp(-ph, h - 1 + ph), px.clamp(-pw, w - 1 + pw)
     # grid_sample with align_corners=True maps -1..1 to pixel centres 0..size-1
     gy = 2 * py / max(h - 1, 1) - 1
     gx = 2 * px / max(w - 1, 1) - 1
@@ -64,12 +75,13 @@ def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
 class DeformConv2d(nn.Module):
     """A deformable convolution whose offsets (and, if ``modulated``, mask) are predicted from
     its input by plain convs of the same geometry, zero-initialized: training starts from the
-    regular grid (and a mask of 0.5, as in DCNv2)."""
+    regular grid (and a mask of 0.5, as in DCNv2). ``clamp``: as ``deform_conv2d``'s."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
-                 padding: int = 1, dilation: int = 1, bias: bool = True, modulated: bool = False):
+                 padding: int = 1, dilation: int = 1, bias: bool = True, modulated: bool = False,
+                 clamp: bool = False):
         super().__init__()
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.stride, self.padding, self.dilation, self.clamp = stride, padding, dilation, clamp
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
@@ -85,4 +97,4 @@ class DeformConv2d(nn.Module):
     def forward(self, x):
         mask = torch.sigmoid(self.mask(x)) if self.mask is not None else None
         return deform_conv2d(x, self.offset(x), self.weight, self.bias, self.stride, self.padding,
-                             self.dilation, mask)
+                             self.dilation, mask, self.clamp)

@@ -20,6 +20,7 @@ import math
 import torch
 from torch import nn
 
+from ..checks import noise_level
 from ..physics import data_step, kernel_otf
 from .base import Restorer
 
@@ -35,7 +36,7 @@ class DPIR(Restorer):
 
     def schedule(self, sigma: float) -> tuple:
         """(sigma_k, rho_k) of each iteration for noise level ``sigma`` (0-255)."""
-        sigma = max(float(sigma), 0.255)  # DPIR's floor for noise-free inputs
+        sigma = max(float(noise_level(sigma)), 0.255)  # DPIR's floor for noise-free inputs
         n = self.iterations
         levels = [math.exp(math.log(self.sigma_start) + (math.log(sigma) - math.log(self.sigma_start)) * i / max(n - 1, 1))
                   for i in range(n)]

@@ -18,6 +18,7 @@ of 8: inputs are padded by replicating the border and the output is cropped.
 import torch
 from torch import nn
 
+from ..checks import noise_level
 from .base import Denoiser, pad_to_multiple
 from .registry import ModelSpec, register
 
@@ -70,7 +71,7 @@ class DRUNet(AdditiveUNet, Denoiser):
                  sigma: float = 25.0):
         AdditiveUNet.__init__(self, in_channels + 1, in_channels, features, blocks)
         self.in_channels = in_channels
-        self.sigma = float(sigma)
+        self.sigma = float(noise_level(sigma))
 
     def forward(self, x, sigma: float | torch.Tensor | None = None):
         """``sigma`` (0-255, a number or one per image) overrides the bound noise level."""

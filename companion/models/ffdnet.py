@@ -17,6 +17,8 @@ number or one level per image (a tensor of shape (N,), as in training on a range
 
 import torch
 import torch.nn.functional as F
+
+from ..checks import noise_level
 from .base import Denoiser, conv_stack, pad_to_multiple
 from .registry import TRAIN_WITH_BATCH_NORM, ModelSpec, register
 
@@ -29,7 +31,7 @@ class FFDNet(Denoiser):
         depth = depth or (15 if in_channels == 1 else 12)
         features = features or (64 if in_channels == 1 else 96)
         self.model = conv_stack(4 * in_channels + 1, 4 * in_channels, features, depth, batch_norm)
-        self.sigma = float(sigma)
+        self.sigma = float(noise_level(sigma))
 
     def forward(self, x, sigma: float | torch.Tensor | None = None):
         self.check_input(x)

@@ -14,7 +14,7 @@ import torch
 
 from .. import config
 from .. import weights as wts
-from ..checks import lookup
+from ..checks import lookup, noise_level
 from .base import Denoiser
 
 
@@ -37,6 +37,9 @@ class ModelSpec:
         05's model-driven denoisers: no weights, no gradient, bound to a noise level) or
         'noise2noise' (notebook 08's U-Nets trained on noisy targets, one per noise and loss) or
         'deblurring' (notebook 07's deblurring networks, restorers of ``forward(y, kernel, sigma)``).
+    layout: for an official file in its authors' layout, ``layout(path, strip_prefix)`` reads it
+        into this class's state_dict (renamed keys, converted arrays: ``models/layouts.py``); None
+        when the file's keys are ours. How well each layout is checked: ``weights.WeightFile.verified``.
 
     How each is trained is the trainer's business: ``companion.train.recipe(name, profile)``.
     """
@@ -56,6 +59,7 @@ class ModelSpec:
     noise: str = "gaussian"
     init: str | None = None
     collection: str = "zoo"
+    layout: Callable | None = None
 
 
 TRAIN_WITH_BATCH_NORM = (("batch_norm", True),)
@@ -92,11 +96,13 @@ def create(name: str, weights: str | Path | None = "best", sigma: float | None =
     Args:
         weights: 'best' (official if available, else ours), 'official', 'ours', a path to a
             state_dict file, or None (random initialization); see ``weights.resolve``.
-        sigma: noise level (0-255) to bind a non-blind model with a noise-level input to
-            (FFDNet); defaults to the registry's. Refused for models that cannot take it.
+        sigma: noise level (0-255, finite, >= 0) to bind a non-blind model with a noise-level
+            input to (FFDNet); defaults to the registry's. Refused for models that cannot take it.
         device: 'cpu', 'cuda', 'auto', ...
     """
     entry = spec(name)
+    if sigma is not None:
+        sigma = noise_level(sigma)
     if sigma is not None and not entry.bindable:
         raise ValueError(f"{name} cannot be bound to a noise level (it is {entry.family}"
                          + (f", trained for sigma {entry.sigma:g}: pick dncnn_s15/s25/s50" if entry.sigma else "")
@@ -112,6 +118,7 @@ def create(name: str, weights: str | Path | None = "best", sigma: float | None =
         info["weights"] = "none (random init)"
     else:
         path, prefix, info["weights"] = wts.resolve(entry, weights)
-        wts.load_into(model, wts.read_state_dict(path, prefix), str(path))
+        authors = entry.layout is not None and info["weights"].startswith("official")
+        wts.load_into(model, entry.layout(path, prefix) if authors else wts.read_state_dict(path, prefix), str(path))
     model.info = info
     return model.eval().to(config.device(device))

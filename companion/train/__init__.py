@@ -7,9 +7,9 @@ checkpoint and its model card (``card``, ``python -m companion train``).
 
 from ..data import PatchSampler
 from .recipes import ADVERSARIAL_MODES, N2N_OURS, QUICK, RECIPES, recipe
-from .trainer import (ADVERSARIAL, LOSSES, MODES, NOISES, RECIPE_EXTRAS, TrainConfig, from_recipe, loss_fn,
+from .trainer import (ADVERSARIAL, LOSSES, MODES, NOISES, RECIPE_EXTRAS, Diverged, TrainConfig, from_recipe, loss_fn,
                       noisy_batch, objective, recalibrate, train, training_kernels)
 
-__all__ = ["ADVERSARIAL", "ADVERSARIAL_MODES", "LOSSES", "MODES", "N2N_OURS", "NOISES", "PatchSampler", "QUICK",
-           "RECIPES", "RECIPE_EXTRAS", "TrainConfig", "from_recipe", "loss_fn", "noisy_batch", "objective",
+__all__ = ["ADVERSARIAL", "ADVERSARIAL_MODES", "Diverged", "LOSSES", "MODES", "N2N_OURS", "NOISES", "PatchSampler",
+           "QUICK", "RECIPES", "RECIPE_EXTRAS", "TrainConfig", "from_recipe", "loss_fn", "noisy_batch", "objective",
            "recalibrate", "recipe", "train", "training_kernels"]

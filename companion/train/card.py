@@ -4,7 +4,8 @@
 trains it with its recipe for a profile (``recipes.recipe``; any override wins), folds what the
 deployed network does not need, evaluates it as shipped and writes ``<name>.pt`` and its model
 card ``<name>.json`` (``weights.save_ours``): how it was trained, on what, for how long, how well
-it denoises (or deblurs), and the command that reproduces it.
+it denoises (or deblurs), and the command that reproduces it. They go to ``outputs/checkpoints``
+or the folder given, never into the package unless asked (``replace_shipped``).
 """
 
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import config, data, evaluation, models, weights
+from .. import config, data, evaluation, io, models, weights
 from ..experiments import deblurring
 from .recipes import recipe
 from .trainer import from_recipe, recalibrate, train
@@ -41,15 +42,19 @@ def eval_level(noise: str, cfg, gaussian_sigma: float) -> float:
 def train_model(model_name: str, profile: str = "quick", overrides: dict | None = None, eval_sigma: float = 25.0,
                 dataset: str | None = None, device: str = "cpu", name: str | None = None,
                 out: str | Path | None = None, state: str | Path | None = None,
-                command: str = "python -m companion train") -> tuple:
+                command: str = "python -m companion train", replace_shipped: bool = False) -> tuple:
     """Train registered model ``model_name`` with its ``profile`` recipe updated by ``overrides``
     (``TrainConfig`` fields or ``weight_init``; None values are ignored) on ``dataset`` (default:
     train400 gray, cbsd432 color); write checkpoint ``name`` (default the model's) and its card
-    into ``out`` (default companion/checkpoints), resuming from ``state`` (default
+    into ``out`` (default ``weights.user_checkpoints()``, outputs/checkpoints; the package's
+    companion/checkpoints only with ``replace_shipped``), resuming from ``state`` (default
     outputs/train/<name>.state.pt). ``command`` is what the card says reproduces it.
 
+    Everything that can be refused is refused before training: an unknown or classical model,
+    a bad configuration, a folder inside the package, a folder that cannot be written.
     Returns ``(checkpoint path, card)``; raises ``CannotTrain`` for an identity start of a
-    fine-tuned model and for a training set that is not available.
+    fine-tuned model and for a training set that is not available, ``trainer.Diverged`` for a
+    NaN or infinite loss (nothing written).
     """
     entry = models.spec(model_name)
     device = config.device(device)
@@ -60,6 +65,13 @@ def train_model(model_name: str, profile: str = "quick", overrides: dict | None 
     if entry.init and extras["weight_init"] == "identity":
         raise CannotTrain(f"{model_name} is fine-tuned from {entry.init}; an identity start is for training from "
                           "scratch")
+    name = name or model_name
+    target = weights.checkpoint_path(name, out, replace_shipped)
+    io.writable(target.parent, "the checkpoint's folder, --out")
+    state = Path(state or config.project_root() / "outputs" / "train" / f"{name}.state.pt").expanduser()
+    if state.is_dir():
+        raise CannotTrain(f"the training state {state} is a folder; give a file path (--state)")
+    io.writable(state.parent, "the training state's folder, --state")
     dataset = dataset or ("train400" if entry.channels == 1 else "cbsd432")
     torch.manual_seed(cfg.seed)
     if entry.init:
@@ -70,10 +82,8 @@ def train_model(model_name: str, profile: str = "quick", overrides: dict | None 
         if extras["weight_init"] == "identity":
             model.start_from_identity()
     images = data.load(dataset, color=entry.channels == 3)
-    if not images.comparable:
+    if images.source == "fallback":
         raise CannotTrain(f"{dataset} is not available (fallback images); set {config.DATA_ENV}")
-    name = name or model_name
-    state = Path(state or config.project_root() / "outputs" / "train" / f"{name}.state.pt")
     result = train(model, images, cfg, state)
     recalibrate(model, images, cfg, recalibrate_batches)
     model = model.deployable()
@@ -122,7 +132,7 @@ def train_model(model_name: str, profile: str = "quick", overrides: dict | None 
                        "conventions": "noise unclipped, image i seeded with i, output clipped"},
         "date": time.strftime("%Y-%m-%d"),
     }
-    path = weights.save_ours(name, model.half() if store_half else model, card, out)
+    path = weights.save_ours(name, model.half() if store_half else model, card, target.parent, replace_shipped)
     return path, card
 
 
@@ -131,4 +141,5 @@ def summary(path: Path, card: dict) -> str:
     evaluated = card["evaluation"]
     scores = ", ".join(f"{k} {evaluated[k]['psnr']:.2f} dB / SSIM {evaluated[k]['ssim']:.4f}"
                        for k in EVALUATION_SETS[models.spec(card["model"]).channels])
-    return f"wrote {path} and its model card: {evaluated['noise']} {evaluated['level']:g}: {scores}"
+    return (f"wrote {path} and its model card: {evaluated['noise']} {evaluated['level']:g}: {scores}; "
+            f"load it with models.create({card['model']!r}, weights={str(path)!r})")

@@ -7,6 +7,7 @@ card). 'paper': the paper's recipe (or its authors' code's), as steps of the pap
 for a GPU. ``recipe(name, profile)`` gives one.
 """
 
+from ..checks import closest
 from ..models import dncnn, noise2noise, spec
 
 PROFILES = ("quick", "paper")
@@ -125,8 +126,13 @@ def recipe(name: str, profile: str) -> dict:
     """The training recipe of registered model ``name`` for ``profile`` ('quick' or 'paper'): the
     ``TrainConfig`` fields plus ``trainer.RECIPE_EXTRAS`` keys (``trainer.from_recipe`` splits
     them), as a new dict the caller may change."""
-    spec(name)  # an unknown name is an error that lists the registered ones
+    entry = spec(name)  # an unknown name is an error that suggests the closest registered ones
     recipes = RECIPES.get(name, {})
+    if entry.family == "classical":
+        raise ValueError(f"{name} is a classical method: nothing to train")
+    if not recipes:
+        raise ValueError(f"{name} has no training recipe (it runs with its official weights); among the models "
+                         f"with one, {closest(name, sorted(RECIPES))}")
     if profile not in recipes:
         raise ValueError(f"{name} has no {profile!r} training recipe; it has: {', '.join(recipes) or 'none'}")
     return dict(recipes[profile])

@@ -32,11 +32,15 @@ The optimizer comes from timm (``create_optimizer_v2``), and so does the learnin
 schedule (step decay at fractions of the run, or cosine), updated from the step count alone.
 
 Resuming: the state (weights, optimizer, step, RNG state, loss history) is written atomically
-every ``checkpoint_every`` steps; patches and noise of step ``t`` depend only on ``(seed, t)``,
-so a resumed run continues exactly where the interrupted one stopped.
+every ``checkpoint_every`` steps (``--save-every``, which may change between runs); patches and
+noise of step ``t`` depend only on ``(seed, t)``, so a resumed run continues exactly where the
+interrupted one stopped. The noise is drawn on the device that trains (a generator there, seeded
+by ``(seed, t)``), so no batch of noise is copied to it: on a CPU the bits are those of every
+earlier version; a GPU's generator draws another stream than the CPU's (deterministic too).
 """
 
 import functools
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +52,7 @@ import torch.nn.functional as F
 from .. import noise, physics
 from ..attacks import denoising_pgd, obsatk
 from ..data import PatchSampler, load_kernels
+from ..checks import count, flat, real
 from ..evaluation import model_device
 from ..io import save_torch
 
@@ -100,6 +105,15 @@ class TrainConfig:
             raise ValueError(f"unroll takes (low, high) with 1 <= low <= high in mode 'deblur', got {self.unroll}")
         if self.dispersion and self.noise != "poisson":
             raise ValueError("dispersion draws Poisson photon counts; it needs noise='poisson'")
+        for field in ("steps", "batch_size", "patch_size", "checkpoint_every"):
+            count(getattr(self, field), f"TrainConfig.{field}", least=1)
+        if not 0 <= count(self.seed, "TrainConfig.seed") < 2**31:
+            raise ValueError(f"TrainConfig.seed must be in [0, 2**31), got {self.seed}")
+        real(self.lr, "TrainConfig.lr", above=0)
+        for level in self.sigma if isinstance(self.sigma, (tuple, list)) else (self.sigma,):
+            real(level, "TrainConfig.sigma", at_least=0, hint="a noise level, photon count or impulse probability")
+        if isinstance(self.sigma, (tuple, list)) and (len(self.sigma) != 2 or self.sigma[0] > self.sigma[1]):
+            raise ValueError(f"TrainConfig.sigma takes one level or (low, high) with low <= high, got {self.sigma}")
 
 
 RECIPE_EXTRAS = {"weight_init": "default", "recalibrate_batches": 0, "store_half": False}
@@ -118,50 +132,51 @@ def from_recipe(recipe: dict) -> tuple:
 
 
 def _corrupt(clean: torch.Tensor, noise: str, level: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """One noisy draw of ``clean`` (on the CPU generator ``g``) with per-patch ``level``."""
-    shape = (-1, 1, 1, 1)
+    """One noisy draw of ``clean`` (on the generator ``g``, of ``clean``'s device) with per-patch ``level``."""
+    shape, device = (-1, 1, 1, 1), clean.device
     if noise == "gaussian":
-        return clean + torch.randn(clean.shape, generator=g) * (level / 255.0).view(shape)
+        return clean + torch.randn(clean.shape, generator=g, device=device) * (level / 255.0).view(shape)
     if noise == "poisson":
         photons = level.view(shape)
         return torch.poisson(clean.clamp(0, 1) * photons, generator=g) / photons
-    hit = torch.rand(clean[:, :1].shape, generator=g) < level.view(shape)  # impulse: one mask per pixel
-    return torch.where(hit, torch.rand(clean.shape, generator=g), clean)
+    hit = torch.rand(clean[:, :1].shape, generator=g, device=device) < level.view(shape)  # impulse: one mask per pixel
+    return torch.where(hit, torch.rand(clean.shape, generator=g, device=device), clean)
 
 
-@functools.lru_cache(maxsize=2)
-def training_kernels(name: str) -> torch.Tensor:
-    """The kernel bank of mode 'deblur' (``physics.kernel_bank`` of kernel set ``name``)."""
-    return physics.kernel_bank(load_kernels(name))
+@functools.lru_cache(maxsize=4)
+def training_kernels(name: str, device: str = "cpu") -> torch.Tensor:
+    """The kernel bank of mode 'deblur' (``physics.kernel_bank`` of kernel set ``name``), on ``device``."""
+    return physics.kernel_bank(load_kernels(name)).to(device)
 
 
 def noisy_batch(clean: torch.Tensor, cfg: TrainConfig, step: int) -> tuple:
     """(input, target, per-patch level) of batch ``step``: the target is ``clean``, or an
-    independent noisy draw in Noise2Noise mode. ``clean`` is moved to the CPU for the draw.
+    independent noisy draw in Noise2Noise mode, drawn on ``clean``'s device (module docstring).
     In mode 'deblur' the input is blurred and the third item is the dict of what a non-blind
     network is told: ``{"sigma": level, "kernel": (N, S, S)}``, and ``"steps"`` with ``unroll``."""
-    g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-    device, clean = clean.device, clean.cpu()
+    device = clean.device
+    g = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + step)
     n = clean.shape[0]
     if isinstance(cfg.sigma, (tuple, list)):
         low, high = cfg.sigma
-        level = low + (high - low) * torch.rand(n, generator=g)
+        level = low + (high - low) * torch.rand(n, generator=g, device=device)
     else:
-        level = torch.full((n,), float(cfg.sigma))
+        level = torch.full((n,), float(cfg.sigma), device=device)
     if cfg.dispersion:
-        rs = np.random.RandomState(int(torch.randint(2**31 - 1, (1,), generator=g)))
-        level = torch.from_numpy(noise.negative_binomial_photons(rs, level.numpy(), cfg.dispersion)).float()
+        rs = np.random.RandomState(int(torch.randint(2**31 - 1, (1,), generator=g, device=device)))
+        level = torch.from_numpy(noise.negative_binomial_photons(rs, level.cpu().numpy(), cfg.dispersion)).float()
+        level = level.to(device)
     if cfg.mode == "deblur":
-        bank = training_kernels(cfg.kernels)
-        kernel = bank[torch.randint(len(bank), (n,), generator=g)]
+        bank = training_kernels(cfg.kernels, str(device))
+        kernel = bank[torch.randint(len(bank), (n,), generator=g, device=device)]
         blurred = _corrupt(physics.blur(clean, kernel), cfg.noise, level, g)
-        told = {"sigma": level.to(device), "kernel": kernel.to(device)}
+        told = {"sigma": level, "kernel": kernel}
         if cfg.unroll:
-            told["steps"] = int(torch.randint(cfg.unroll[0], cfg.unroll[1] + 1, (1,), generator=g))
-        return blurred.to(device), clean.to(device), told
+            told["steps"] = int(torch.randint(cfg.unroll[0], cfg.unroll[1] + 1, (1,), generator=g, device=device))
+        return blurred, clean, told
     noisy = _corrupt(clean, cfg.noise, level, g)
     target = _corrupt(clean, cfg.noise, level, g) if cfg.mode == "noise2noise" else clean
-    return noisy.to(device), target.to(device), level.to(device)
+    return noisy, target, level
 
 
 def loss_fn(out: torch.Tensor, target: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
@@ -210,7 +225,7 @@ def objective(model: torch.nn.Module, noisy: torch.Tensor, target: torch.Tensor,
         adv = denoising_pgd(model, noisy[half:], target[half:], eps=cfg.attack_eps, steps=cfg.attack_steps,
                             seed=cfg.seed * 1_000_003 + step)
         return loss_fn(model(torch.cat([noisy[:half], adv])), target, cfg, step)
-    adv = obsatk(model, noisy, target, r=cfg.attack_r, steps=cfg.attack_steps, clip=False)
+    adv = obsatk(model, noisy, target, r=cfg.attack_r, steps=cfg.attack_steps, step="ours", clip="none")
     if cfg.adversarial == "vat":
         return loss_fn(model(adv), target, cfg, step)
     out, a = model(noisy), cfg.hat_alpha
@@ -248,12 +263,49 @@ def recalibrate(model: torch.nn.Module, images, cfg: TrainConfig, batches: int) 
     model.eval()
 
 
+class Diverged(ValueError):
+    """A training loss that became NaN or infinite: the run stops before the weights take it."""
+
+
+_STATE_KEYS = {"config", "model", "optimizer", "step", "history", "rng", "elapsed_s"}
+_RESULT_FREE = {"checkpoint_every"}
+"""``TrainConfig`` fields that do not change the weights: a state resumes whatever they are."""
+
+
+def _resume(state_path: Path, config: dict, model: torch.nn.Module, optimizer, device) -> tuple:
+    """Load the training state at ``state_path`` into ``model`` and ``optimizer`` and the RNG;
+    return ``(step, history, elapsed_s)``. A file that is not a state of this configuration and
+    network is a one-line ValueError that names it and says what to do."""
+    what = f"{state_path} is not a readable training state"
+    todo = "delete it to start over, or give another state file (--state)"
+    try:
+        state = torch.load(state_path, map_location=device, weights_only=True)
+    except Exception as err:  # truncated, garbage, or a pickle of other objects
+        raise ValueError(f"{what} ({type(err).__name__}: {flat(str(err))[:160]}); {todo}") from err
+    if not isinstance(state, dict) or not _STATE_KEYS <= set(state) or not isinstance(state["config"], dict):
+        raise ValueError(f"{what} (not written by companion.train: no {sorted(_STATE_KEYS)}); {todo}")
+    if {k: v for k, v in state["config"].items() if k not in _RESULT_FREE} != \
+            {k: v for k, v in config.items() if k not in _RESULT_FREE}:
+        raise ValueError(f"{state_path} was written with another configuration ({state['config']}); {todo}")
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"].cpu())
+        step, history, elapsed = int(state["step"]), list(state["history"]), float(state["elapsed_s"])
+    except (RuntimeError, ValueError, TypeError, KeyError, AttributeError) as err:
+        raise ValueError(f"{state_path} holds the state of another network or is damaged "
+                         f"({type(err).__name__}: {flat(str(err))[:160]}); {todo}") from err
+    return step, history, elapsed
+
+
 def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Path,
           progress: bool = True) -> dict:
     """Train ``model`` in place on patches of ``images``; returns the loss history.
 
-    ``state_path`` holds the resumable state: an existing one with the same configuration is
-    continued, one with another configuration is an error (delete it to start over).
+    ``state_path`` holds the resumable state, written every ``cfg.checkpoint_every`` steps and
+    at the end: an existing one with the same configuration (``checkpoint_every`` aside) is
+    continued; one with another configuration, or not a state at all, is an error (delete it to
+    start over). A NaN or infinite loss stops the run (``Diverged``) before the weights take it.
     """
     from timm.optim import create_optimizer_v2
     from tqdm.auto import tqdm
@@ -266,42 +318,31 @@ def train(model: torch.nn.Module, images, cfg: TrainConfig, state_path: str | Pa
     step, history, elapsed = 0, [], 0.0
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     if state_path.is_file():
-        try:
-            state = torch.load(state_path, map_location=device, weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{state_path} is not a readable training state ({type(err).__name__}: "
-                             f"{str(err)[:120]}); delete it to start over") from err
-        if state["config"] != config:
-            raise ValueError(f"{state_path} was written with another configuration "
-                             f"({state['config']}); delete it to start over")
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as err:
-            raise ValueError(f"{state_path} holds the state of another network; delete it to start "
-                             f"over ({str(err)[:200]})") from err
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"].cpu())
-        step, history, elapsed = state["step"], state["history"], state["elapsed_s"]
+        step, history, elapsed = _resume(state_path, config, model, optimizer, device)
     model.train()
-    bar = tqdm(total=cfg.steps, initial=step, desc="training", disable=not progress)
-    t0 = time.perf_counter() - elapsed
-    while step < cfg.steps:
-        scheduler.step_update(step)
-        clean = sampler.batch(step).to(device)
-        noisy, target, level = noisy_batch(clean, cfg, step)
-        loss = objective(model, noisy, target, level, cfg, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        history.append(loss.item())
-        step += 1
-        bar.update(1)
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{sum(history[-20:]) / 20:.2e}")
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_torch({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "step": step, "history": history, "rng": torch.get_rng_state(),
-                         "elapsed_s": time.perf_counter() - t0}, state_path)
-    bar.close()
+    with tqdm(total=cfg.steps, initial=step, desc="training", disable=not progress) as bar:  # closed on an error too
+        t0 = time.perf_counter() - elapsed
+        while step < cfg.steps:
+            scheduler.step_update(step)
+            clean = sampler.batch(step).to(device)
+            noisy, target, level = noisy_batch(clean, cfg, step)
+            loss = objective(model, noisy, target, level, cfg, step)
+            value = loss.item()  # the one host round trip of a step
+            if not math.isfinite(value):
+                raise Diverged(f"training diverged at step {step + 1}: the loss is {value} with lr "
+                               f"{cfg.lr:g}; nothing written but the state saved before it, if any ({state_path}); "
+                               "lower the learning rate")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            history.append(value)
+            step += 1
+            bar.update(1)
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{sum(history[-20:]) / 20:.2e}")
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                save_torch({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                             "step": step, "history": history, "rng": torch.get_rng_state(),
+                             "elapsed_s": time.perf_counter() - t0}, state_path)
     model.eval()
     return {"loss": history, "elapsed_s": time.perf_counter() - t0}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy.optimize import differential_evolution
 
+from ...checks import count
 from ...evaluation import eval_mode
 from . import labelled
 
@@ -34,8 +35,8 @@ def _apply(image: torch.Tensor, genes: np.ndarray, pixels: int) -> torch.Tensor:
 def one_pixel(model: torch.nn.Module, images, labels, pixels: int = 1, population: int = 400,
               generations: int = 100, seed: int = 0) -> torch.Tensor:
     """Adversarial images with at most ``pixels`` pixels changed per image (module docstring)."""
-    if pixels < 1 or population < 1 or generations < 1:
-        raise ValueError(f"need pixels, population and generations >= 1; got {pixels}, {population}, {generations}")
+    pixels, population = count(pixels, "pixels", least=1), count(population, "population", least=1)
+    generations = count(generations, "generations", least=1)
     x, labels = labelled.batch(images, labels)
     c, h, w = x.shape[1:]
     bounds = [(0, h), (0, w)] + [(0, 1)] * c
