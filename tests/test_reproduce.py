@@ -6,6 +6,8 @@ import pytest
 
 from companion import io, report, reproduce, weights
 from companion.claims import CLAIMS
+from companion.experiments.attack import TABLE_III
+from companion.experiments.similitude import TABLE_VI
 
 
 def _notebook(path, parameters, body):
@@ -182,7 +184,7 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     sources = {s for s, _ in gray}
     assert len(sources) >= 8 and gray == {(s, t) for s in sources for t in sources}  # the full square
     # 01's six Table III sets were reused, not made again
-    assert any(n.startswith("6 of ") and "came from the cache" in n for n in results["notes"])
+    assert any(n.startswith(f"{len(TABLE_III)} of ") and "came from the cache" in n for n in results["notes"])
     assert len(list((tmp_path / "adversarial_sets").glob("*.pt"))) == len(sources) + len(
         {r["source"] for r in tables["matrix_color"]})
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
@@ -193,7 +195,7 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     assert any(n.startswith("DnCNN's adversarial set came from the cache") for n in results["notes"])
     tables = {t["id"]: t["rows"] for t in results["tables"]}
     dmrs = tables["dmrs_matrix_adversarial"]
-    assert len(dmrs) == 6 and all(row[row["model"]] == 1.0 for row in dmrs)
+    assert len(dmrs) == len(TABLE_VI) and all(row[row["model"]] == 1.0 for row in dmrs)
     assert all(0 < r["DMRS (adversarial)"] < r["DMRS (literal)"] <= 1 for r in tables["table_vi"])
     assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
 

@@ -48,7 +48,8 @@ def test_eq3_refuses_bad_input():
         robustness.success_set([{"source": "A"}])
 
 
-def test_transfer_matrix_on_two_tiny_models(tmp_path):
+def test_transfer_matrix_on_two_tiny_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_SPEED", "chunk=64")  # whole batches: no chunk-size probe among the counted passes
     images = smooth_images()
     models = {"box3": box(3), "box5": box(5)}
     calls = {name: 0 for name in models}
