@@ -28,8 +28,12 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PY) -c "import companion, torch, torchvision, timm, papermill, bm3d; print('environment ready: torch', torch.__version__)"
 	touch $@
 
+# The tests share out over the cores (pytest-xdist, at most 4 workers), each worker and each notebook
+# kernel it starts with one torch thread, so that workers never oversubscribe the cores (docs/performance.md).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 reproduce: install
 	$(PY) -m companion reproduce --profile $(PROFILE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(if $(OUTPUT),--output $(OUTPUT))

@@ -58,6 +58,7 @@ _SMOKE = {
     "08": dict(n_crops=3, impulse_losses=["n2n_impulse_l0", "n2n_impulse_l1"], pgd_steps=2, digits_train=300,
                digits_test=10, classifier_epochs=1, noise_fractions=[0.0, 0.2], fgsm_eps=[0.1], pixel_counts=[1],
                one_pixel_digits=2, de_population=10, de_generations=2),
+    "10": dict(max_images=2, crop=48, figure_images=1),
 }
 
 # per notebook, the sizes each profile runs at where the user leaves a parameter at None
@@ -72,6 +73,7 @@ _QUICK_SIZES: dict = {
     "06": dict(images=4, crop=96, seeds=[0], table_sigmas=[15]),
     "07": dict(crop=48, images=2, steps_targeted=24, steps_untargeted=12, lr=3e-3),
     "08": dict(crops=24, digits_test=40, one_pixel_digits=20, de_population=60, de_generations=15),
+    "10": dict(images=10, crop=128, figure_images=3),
 }
 _PAPER_SIZES: dict = {
     "00": {},
@@ -84,6 +86,7 @@ _PAPER_SIZES: dict = {
     "06": dict(images=None, crop=None, seeds=[0, 1, 2], table_sigmas=[25, 15]),
     "07": dict(crop=128, images=68, steps_targeted=500, steps_untargeted=250, lr=1e-3),
     "08": dict(crops=500, digits_test=1000, one_pixel_digits=100, de_population=400, de_generations=100),
+    "10": dict(images=None, crop=None, figure_images=4),
 }
 
 PROFILES = {

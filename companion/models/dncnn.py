@@ -33,6 +33,11 @@ PAPER = "Zhang et al., IEEE TIP 2017 (DnCNN)"
 ADVERSARIAL_TRAINING = ("nt", "ning", "vat", "hat1", "hat2")
 """Notebook 04's adversarial training modes (``companion.train.ADVERSARIAL_MODES``): one checkpoint
 of ours per mode and track, fine-tuned DnCNN-S and DnCNN-B from scratch."""
+REAL_NOISE_TRAINING = ("nt", "vat", "hat2")
+"""Notebook 10's modes: Yan et al.'s color DnCNN-C (IJCAI 2022, Sec. 4.3, Tables 3-4; their code's
+``DnCNN(depth=20, img_channels=3)`` for ``--network DnCNN-C``) trained from scratch on CBSD432 for
+sigma in [0, 25], normally, with vAT and with HAT at a = 2 (their ``run.sh`` for this network),
+then tested on real camera noise (``experiments.real_noise``)."""
 
 
 def _dncnn(channels: int, depth: int):
@@ -57,5 +62,11 @@ register(
                 "(models.base.init_identity; from PyTorch's default start 400 steps left it at the identity); "
                 "paper: the DnCNN-B recipe from the default start, for a GPU")
       for mode in ADVERSARIAL_TRAINING],
+    *[ModelSpec(f"dncnn_c25_{mode}", _dncnn(3, 20), 3, "blind", PAPER, train_kwargs=TRAIN_WITH_BATCH_NORM,
+                ours=f"dncnn_c25_{mode}", collection="real_noise",
+                notes=f"Yan et al.'s DnCNN-C (color, 20 layers) trained from scratch on CBSD432 for sigma in [0, 25], "
+                f"adversarial mode {mode!r}; quick: the gray from-scratch track's budget (400 CPU steps of 16 patches "
+                "from an identity start); paper: Yan et al.'s recipe (their run.sh), for a GPU")
+      for mode in REAL_NOISE_TRAINING],
 )
 

@@ -35,8 +35,9 @@ class ModelSpec:
     collection: 'zoo' (the deep denoisers of the papers), 'adversarial_training' (notebook 04's
         DnCNNs trained by each mode of ``train.TrainConfig.adversarial``), 'classical' (notebook
         05's model-driven denoisers: no weights, no gradient, bound to a noise level) or
-        'noise2noise' (notebook 08's U-Nets trained on noisy targets, one per noise and loss) or
-        'deblurring' (notebook 07's deblurring networks, restorers of ``forward(y, kernel, sigma)``).
+        'noise2noise' (notebook 08's U-Nets trained on noisy targets, one per noise and loss),
+        'deblurring' (notebook 07's deblurring networks, restorers of ``forward(y, kernel, sigma)``) or
+        'real_noise' (notebook 10's color DnCNN-Cs trained normally, with vAT and with HAT).
     layout: for an official file in its authors' layout, ``layout(path, strip_prefix)`` reads it
         into this class's state_dict (renamed keys, converted arrays: ``models/layouts.py``); None
         when the file's keys are ours. How well each layout is checked: ``weights.WeightFile.verified``.
@@ -79,7 +80,7 @@ def register(*entries: ModelSpec) -> None:
 
 def list_models(channels: int | None = None, family: str | None = None, collection: str | None = None) -> list:
     """Registered model names, sorted, optionally only gray (1) / color (3) ones, one family or one
-    collection ('zoo', 'adversarial_training', 'classical', 'noise2noise' or 'deblurring')."""
+    collection ('zoo', 'adversarial_training', 'classical', 'noise2noise', 'deblurring' or 'real_noise')."""
     return sorted(n for n, s in MODELS.items() if (channels is None or s.channels == channels)
                   and (family is None or s.family == family) and (collection is None or s.collection == collection))
 

@@ -60,6 +60,14 @@ _FINETUNE = (dict(steps=400, batch_size=16, patch_size=40, lr=1e-4, sigma=25.0, 
 _SCRATCH = (dict(steps=400, batch_size=16, patch_size=40, sigma=(0.0, 25.0), **_FROM_IDENTITY),
             dict(_DNCNN_B_PAPER, sigma=(0.0, 25.0), store_half=True))
 
+# notebook 10: Yan et al.'s color DnCNN-C from scratch on CBSD432 (BSDS500 minus CBSD68), sigma U[0, 25], normally,
+# with vAT and with HAT (a = 2), for real camera noise. Facts (HanshuYAN/ObsAtk, run.sh and main_train_HAT.py for
+# --network DnCNN-C --trainset BSD500): 50x50 patches, batch 128, 50 epochs of 432 x 900 patches (3,038 batches
+# each), Adam 1e-3 times 0.2 at epochs 20 and 40, one OBSATK step from delta = 0 at rho = 5/255 sqrt(3 x 50^2),
+# alpha 2. quick: the gray from-scratch track's CPU budget (400 steps of 16 40x40 patches from an identity start).
+_REAL_NOISE_PAPER = dict(steps=151_900, batch_size=128, patch_size=50, lr=1e-3, lr_drops=(0.4, 0.8), lr_decay=0.2,
+                         sigma=(0.0, 25.0), store_half=True)
+
 # notebook 08: our Noise2Noise U-Nets, color, trained on noisy targets only (Plummer & Hauser Sec. 3;
 # Lehtinen et al. Sec. 3): Gaussian sigma U[0, 50] with L2 (the authors' "std 50" model); Poisson
 # around 200 photons with their negative binomial (dispersion 75) and L1; random-valued impulse
@@ -109,6 +117,9 @@ RECIPES = {
     **{name: _both(QUICK["deamnet"], dict(_DEAMNET_PAPER, sigma=25.0)) for name in ("deamnet", "deamnet_small")},
     **{f"dncnn_{track}25_{mode}": _both({**quick, **ADVERSARIAL_MODES[mode]}, {**paper, **ADVERSARIAL_MODES[mode]})
        for track, (quick, paper) in (("s", _FINETUNE), ("b", _SCRATCH)) for mode in dncnn.ADVERSARIAL_TRAINING},
+    **{f"dncnn_c25_{mode}": _both({**_SCRATCH[0], **ADVERSARIAL_MODES[mode]}, {**_REAL_NOISE_PAPER,
+                                                                              **ADVERSARIAL_MODES[mode]})
+       for mode in dncnn.REAL_NOISE_TRAINING},
     **{name: {profile: {**_N2N_STEPS[profile], "mode": "noise2noise", "noise": noise, "sigma": level, "loss": loss,
                         "store_half": True, **extra} for profile in PROFILES}
        for name, (noise, loss) in noise2noise.OURS.items() for level, extra in [N2N_OURS[name]]},
