@@ -703,16 +703,33 @@ def load_kernels(name: str = "kernels_12", root: str | Path | None = None, fallb
     if where.source == "fallback":
         return Kernels(synthetic_kernels(name), "fallback")
     path = where.folder / _KERNEL_FILES[name]
-    if name == "levin09":
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            kernels = [np.array(f[ref]).T for ref in f["kernels"][:].ravel()]
-    else:
-        import scipy.io
-
-        kernels = [np.asarray(k) for k in scipy.io.loadmat(str(path))["kernels"].ravel()]
+    kernels = _read_kernels(path, name)
     return Kernels([(k / k.sum()).astype(np.float32) for k in kernels], where.source, where.modified)
+
+
+def _read_kernels(path: Path, name: str) -> list:
+    """The kernels of ``name``'s .mat file, each checked: a non-empty finite 2-D array with a
+    positive sum. A damaged file, or one without a 'kernels' array, is a one-line ValueError."""
+    try:
+        if name == "levin09":
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                kernels = [np.array(f[ref], dtype=np.float64).T for ref in f["kernels"][:].ravel()]
+        else:
+            import scipy.io
+
+            kernels = [np.asarray(k, dtype=np.float64) for k in scipy.io.loadmat(str(path))["kernels"].ravel()]
+    except Exception as err:  # scipy, h5py and numpy each raise their own type for a damaged file
+        raise ValueError(f"{path} cannot be read as the {name} kernels ({one_line(err, 100)}): the file is damaged; "
+                         f"replace it with the published one ({dataset(name).source})") from None
+    for i, k in enumerate(kernels):
+        if k.ndim != 2 or not k.size or not np.isfinite(k).all() or k.sum() <= 0:
+            raise ValueError(f"{path}: kernel {i} of {name} is not a finite 2-D kernel with a positive sum "
+                             f"(shape {k.shape}); replace the file with the published one")
+    if not kernels:
+        raise ValueError(f"{path} holds no kernels; replace it with the published one ({dataset(name).source})")
+    return kernels
 
 
 def _read_idx(path: Path) -> np.ndarray:

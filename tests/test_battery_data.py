@@ -552,3 +552,35 @@ def test_package_hash_covers_the_package_files(tmp_path, edit, changes):
     before = reproduce.package_sha256(package)
     edit(package)
     assert (reproduce.package_sha256(package) != before) is changes
+
+
+# --- data.load_kernels: damaged .mat files ----------------------------------------------------
+
+def _mat(path, **arrays):
+    import scipy.io
+
+    scipy.io.savemat(path, arrays)
+
+
+KERNEL_FAULTS = [  # (id, dataset, write the damaged file, phrase of the one-line error)
+    ("text_instead_of_mat", "kernels_12", lambda p: p.write_text("not a mat file"), "cannot be read as the kernels_12"),
+    ("empty_file", "kernels_12", lambda p: p.write_bytes(b""), "cannot be read as the kernels_12"),
+    ("no_kernels_array", "kernels_12", lambda p: _mat(p, other=np.ones((3, 3))), "cannot be read as the kernels_12"),
+    ("nan_in_a_kernel", "kernels_12", lambda p: _mat(p, kernels=np.array([[np.full((3, 3), np.nan)]], dtype=object)),
+     "kernel 0 of kernels_12 is not a finite 2-D kernel"),
+    ("zero_kernel", "kernels_12", lambda p: _mat(p, kernels=np.array([[np.zeros((3, 3))]], dtype=object)),
+     "kernel 0 of kernels_12 is not a finite 2-D kernel"),
+    ("levin_text", "levin09", lambda p: p.write_text("not HDF5"), "cannot be read as the levin09"),
+]
+
+
+@pytest.mark.parametrize("name, write, phrase", [r[1:] for r in KERNEL_FAULTS], ids=[r[0] for r in KERNEL_FAULTS])
+def test_a_damaged_kernel_file_is_a_one_line_error(name, write, phrase, tmp_path):
+    folder = tmp_path / data.dataset(name).folder
+    folder.mkdir()
+    write(folder / data._KERNEL_FILES[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", data.ModifiedDataWarning)  # not the published bytes, rightly
+        with pytest.raises(ValueError) as err:
+            data.load_kernels(name, root=tmp_path, fallback=False)
+    assert phrase in str(err.value) and "\n" not in str(err.value) and "replace" in str(err.value)
