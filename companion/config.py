@@ -45,47 +45,52 @@ class Profile:
 
 _SMOKE = {
     "00": dict(max_images=2),
-    "01": dict(max_images=2, crop=64),
-    "02": dict(max_images=2, crop=64, gray_models="tables", color_models="tables"),
+    "01": dict(max_images=2, crop=64, sensitivity_images=1, sensitivity_crop=32),
+    "02": dict(max_images=2, crop=64, gray_models="tables", color_models="tables", sensitivity_images=1,
+               sensitivity_crop=32),
     "03": dict(max_images=2, crop=64),
     "04": dict(max_images=1, crop=48, budgets=[5], strengths=[2, 4], restarts=2),
     "05": dict(max_images=2, crop=48, classical=["bm3d", "tv"], whitebox_targets=["tv"], whitebox_images=1,
                whitebox_crop=32, bpda_steps=2, spsa_iterations=2, spsa_samples=2, purifiers=["dncnn_b", "tv"],
                purifier_steps=2, digits_train=300, digits_test=20, classifier_epochs=1),
-    "06": dict(max_images=2, crop=64, transfer_models="tables"),
+    "06": dict(max_images=2, crop=64, transfer_models="tables", sensitivity_images=1, sensitivity_crop=32),
     "07": dict(crop_size=32, n_bsd=2, eps_255=[4, 12], steps_targeted=3, steps_untargeted=3, kernel_sizes=[11, 25],
                figure_eps_255=12, networks=["mprnet_small", "dwdn_small", "dpir_small"]),
     "08": dict(n_crops=3, impulse_losses=["n2n_impulse_l0", "n2n_impulse_l1"], pgd_steps=2, digits_train=300,
                digits_test=10, classifier_epochs=1, noise_fractions=[0.0, 0.2], fgsm_eps=[0.1], pixel_counts=[1],
                one_pixel_digits=2, de_population=10, de_generations=2),
+    "09": dict(max_images=1, crop=16),
     "10": dict(max_images=2, crop=48, figure_images=1),
 }
 
 # per notebook, the sizes each profile runs at where the user leaves a parameter at None
 _QUICK_SIZES: dict = {
     "00": {},
-    "01": dict(images=4, crop=96),
-    "02": dict(images=4, crop=96),
+    "01": dict(images=4, crop=96, sensitivity_images=3, sensitivity_crop=64),
+    "02": dict(images=4, crop=96, sensitivity_images=3, sensitivity_crop=64),
     "03": dict(images=4, crop=96, angles=16),
     "04": dict(images=2, crop=80, sigmas=[25], datasets=["set12"], restarts=2, sweep_images=1),
     "05": dict(images=4, crop=96, whitebox_images=2, whitebox_crop=64, spsa_iterations=5, spsa_samples=4,
                purifier_eps=[0.1], purifier_steps=10, digits_test=40),
-    "06": dict(images=4, crop=96, seeds=[0], table_sigmas=[15]),
+    "06": dict(images=4, crop=96, seeds=[0], table_sigmas=[15], sensitivity_images=3, sensitivity_crop=64),
     "07": dict(crop=48, images=2, steps_targeted=24, steps_untargeted=12, lr=3e-3),
     "08": dict(crops=24, digits_test=40, one_pixel_digits=20, de_population=60, de_generations=15),
+    "09": dict(budget="quick", images=None, crop=None),  # the audit's budget; None: its protocol's own
     "10": dict(images=10, crop=128, figure_images=3),
 }
 _PAPER_SIZES: dict = {
     "00": {},
-    "01": dict(images=12, crop=None),
-    "02": dict(images=12, crop=None),
+    "01": dict(images=12, crop=None, sensitivity_images=12, sensitivity_crop=None),
+    "02": dict(images=12, crop=None, sensitivity_images=None, sensitivity_crop=None),
     "03": dict(images=12, crop=None, angles=100),
     "04": dict(images=None, crop=None, sigmas=[15, 25], datasets=["set12", "bsd68"], restarts=5, sweep_images=4),
     "05": dict(images=12, crop=None, whitebox_images=4, whitebox_crop=96, bpda_steps=20, spsa_iterations=40,
                spsa_samples=16, purifier_eps=[0.05, 0.1, 0.15, 0.2], purifier_steps=40, digits_test=500),
-    "06": dict(images=None, crop=None, seeds=[0, 1, 2], table_sigmas=[25, 15]),
+    "06": dict(images=None, crop=None, seeds=[0, 1, 2], table_sigmas=[25, 15], sensitivity_images=12,
+               sensitivity_crop=None),
     "07": dict(crop=128, images=68, steps_targeted=500, steps_untargeted=250, lr=1e-3),
     "08": dict(crops=500, digits_test=1000, one_pixel_digits=100, de_population=400, de_generations=100),
+    "09": dict(budget="standard", images=None, crop=None),
     "10": dict(images=None, crop=None, figure_images=4),
 }
 

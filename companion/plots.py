@@ -282,6 +282,40 @@ def dmr_bars(table, paper: str = "paper DMR", title: str = "DMR (eq. 5): lower i
     return fig
 
 
+def sensitivity_panels(table, paper: float, paper_label: str, title: str = ""):
+    """DMR (dB) against the attack's step size (left: alpha / eps at the stated eps) and budget
+    (right: eps, alpha = eps / T, with the scale readings as crosses), one line per step rule, the
+    stated protocol as a star and the paper's value as a dashed line. ``table``: the rows of
+    ``experiments.sensitivity.sweep`` (columns sweep, step, eps, alpha / eps, DMR, reading, default)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True, layout="constrained")
+    panels = ((axes[0], table[table.sweep == "step size"], "alpha / eps", "step size alpha (log scale)",
+               "step size, eps as stated"),
+              (axes[1], table[table.sweep == "budget"], "eps", "eps on the [0, 1] scale (log scale)",
+               "budget (alpha = eps / T) and scale readings"))
+    for i, (ax, rows, x, xlabel, panel_title) in enumerate(panels):
+        sns.lineplot(data=rows, x=x, y="DMR", hue="step", marker="o", ax=ax, legend=i == 0)
+        stated = rows[rows.default]
+        ax.scatter(stated[x], stated.DMR, marker="*", s=140, color="k", zorder=3, label="stated protocol" if i == 0 else None)
+        ax.axhline(paper, color="k", ls="--", lw=1, label=paper_label if i == 0 else None)
+        ax.set(xscale="log", xlabel=xlabel, ylabel="DMR (dB): Adv minus Gauss PSNR", title=panel_title)
+    fractions = sorted(panels[0][1]["alpha / eps"].unique())
+    axes[0].set_xticks(fractions, ["eps" if np.isclose(f, 1) else f"eps/{1 / f:.3g}" for f in fractions])
+    axes[0].minorticks_off()
+    readings = table[table.sweep == "scale reading"]
+    axes[1].scatter(readings.eps, readings.DMR, marker="X", s=50, color="0.3", zorder=3, label="scale readings")
+    for _, r in readings.drop_duplicates(subset="reading").iterrows():
+        axes[1].annotate(r.reading, (r.eps, r.DMR), textcoords="offset points", xytext=(4, -12), fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    extra = axes[1].get_legend_handles_labels()
+    if axes[0].get_legend() is not None:
+        axes[0].get_legend().remove()
+    fig.legend(handles + extra[0], labels + extra[1], title="step rule; references", loc="outside right upper",
+               frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def facet_bars(data, x: str, y: str, hue: str, col: str, *, xlabel: str, ylabel: str, title: str = "",
                col_template: str = "{col_var} = {col_name}", legend_title: str | None = None, sharey: bool = True,
                height: float = 3.2, aspect: float = 1.4):

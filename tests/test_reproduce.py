@@ -162,7 +162,8 @@ def test_quickstart_runs_headless(data_dir, weights_dir, tmp_path):
 def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     """01, 02 and 03 in one run, so that they share the adversarial sets as in `make reproduce`."""
     info = reproduce.run(profile="quick", device="cpu", only=["01", "02", "03"], output=tmp_path, progress=False,
-                         parameters={"max_images": 2, "crop": 64})  # smaller than quick, for make test's budget
+                         parameters={"max_images": 2, "crop": 64, "sensitivity_images": 1,
+                                                 "sensitivity_crop": 32})  # smaller than quick, for make test's budget
     assert info["notebooks"]["01_attack"]["status"] == "done"
     results = json.loads((tmp_path / "01_attack.json").read_text())
     claims = {c["id"]: c["status"] for c in results["claims"]}
@@ -173,7 +174,7 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     dmr = {r["model"]: r["DMR"] for r in table3["rows"] if r["DMR"] is not None}
     assert {"dncnn_s25", "dncnn_b", "rddcnn_b", "ecndnet_s25", "dpir_small_gray", "deamnet_small"} <= set(dmr)
     assert all(v < 0 for v in dmr.values())
-    assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
+    assert len(results["figures"]) == 6 and all((tmp_path / f).is_file() for f in results["figures"])
 
     assert info["notebooks"]["02_transfer"]["status"] == "done"
     results = json.loads((tmp_path / "02_transfer.json").read_text())
@@ -187,7 +188,7 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     assert any(n.startswith(f"{len(TABLE_III)} of ") and "came from the cache" in n for n in results["notes"])
     assert len(list((tmp_path / "adversarial_sets").glob("*.pt"))) == len(sources) + len(
         {r["source"] for r in tables["matrix_color"]})
-    assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
+    assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
 
     assert info["notebooks"]["03_similitude"]["status"] == "done"
     results = json.loads((tmp_path / "03_similitude.json").read_text())
@@ -202,7 +203,8 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
 
 def test_l2_variant_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     info = reproduce.run(profile="quick", device="cpu", only=["06"], output=tmp_path, progress=False,
-                         parameters={"max_images": 2, "crop": 64, "transfer_models": "tables"})
+                         parameters={"max_images": 2, "crop": 64, "transfer_models": "tables",
+                                     "sensitivity_images": 1, "sensitivity_crop": 32})
     assert info["notebooks"]["06_l2_variant"]["status"] == "done"
     results = json.loads((tmp_path / "06_l2_variant.json").read_text())
     assert {c["id"] for c in results["claims"]} == {cid for cid, c in CLAIMS.items() if c.notebook == "06_l2_variant"}

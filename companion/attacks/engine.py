@@ -21,7 +21,8 @@ which give the model's bits of one image at a time. Every declared attack takes 
 ``speed`` (``evaluation.Speed``): its chunk and how the passes run.
 ``input_gradient`` is the white-box attacks' gradient: it refuses a model without one and warns
 when it is zero at the first step (a non-differentiable layer would otherwise leave the input
-silently unchanged). ``project_linf``, ``norms`` and ``losses`` are the per-image helpers.
+silently unchanged). ``ascent_step`` is their step (signed or normalized); ``project_linf``,
+``norms`` and ``losses`` are the per-image helpers.
 """
 
 import contextvars
@@ -79,6 +80,25 @@ def observation_sigma(attack, sigma: float, params: dict) -> float:
     """The noise level of the observation ``attack`` (with ``params``) starts from: what it
     declared (``declare``), sigma itself for a function that declared nothing."""
     return getattr(attack, "observation", same_level)(sigma, params)
+
+
+STEP_RULES = ("sign", "l2")
+"""The ascent steps of the gradient attacks on a denoiser (``ascent_step``)."""
+
+
+def ascent_step(rule: str, alpha: float):
+    """The step ``(x', g) -> x' + s`` of an attack with step size alpha, per image:
+
+    - ``"sign"``: s = alpha sign(g), the signed step of L-infinity PGD (Madry et al. 2018) that
+      Ning et al.'s denoising-PGD (Sec. III-B) and their Algorithm 1 take;
+    - ``"l2"``: s = alpha sqrt(m) g / ||g||_2, m the image's number of values: the normalized step
+      of L2 PGD, scaled to the L2 length alpha sqrt(m) of a signed step (whose gradient has no zero).
+    """
+    if rule not in STEP_RULES:
+        raise ValueError(f"unknown step rule {rule!r}: choose one of {STEP_RULES}")
+    if rule == "sign":
+        return lambda adv, grad: adv + alpha * grad.sign()
+    return lambda adv, grad: adv + alpha * grad[0].numel() ** 0.5 * grad / norms(grad).clamp_min(1e-12)
 
 
 def project_linf(adv: torch.Tensor, center: torch.Tensor, eps: float) -> torch.Tensor:

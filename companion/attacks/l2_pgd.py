@@ -37,7 +37,7 @@ from .linf_pgd import GRAY_EPS
 @engine.declare()
 def l2_denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS, steps: int = 5,
                      alpha: float | None = None, radius: float | None = None, start_std: float | None = None,
-                     seed: int = 0, clip: bool = False):
+                     seed: int = 0, clip: bool = False, step: str = "sign"):
     """Adversarial noisy images whose noise x' - y stays within an L2 ball (module docstring).
 
     Args:
@@ -49,12 +49,14 @@ def l2_denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_
         start_std: standard deviation of the Gaussian start; None: eps / sqrt(3).
         seed: image i's start is seeded seed + i.
         clip: clip x' to [0, 1] after each step (Algorithm 1; see the module docstring).
+        step: "sign" (Algorithm 1) or "l2" (normalized: alpha sqrt(m) g / ||g||_2, ``engine.ascent_step``).
     """
     eps, steps = budget(eps, "eps"), count(steps, "steps")
     if radius is not None:
         radius = real(radius, "radius", above=0, hint="an L2 norm on the [0, 1] scale")
     alpha = eps / max(steps, 1) if alpha is None else step_size(alpha, "alpha")
     std = eps / math.sqrt(3.0) if start_std is None else real(start_std, "start_std", at_least=0)
+    move = engine.ascent_step(step, alpha)
 
     def attack_batch(noisy, clean, seeds):
         x = as_batch(noisy, "noisy image").detach()
@@ -69,6 +71,6 @@ def l2_denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_
         def start(x):
             return x + draw_per_image(x, seeds, lambda rs, shape: rs.standard_normal(shape) * std)
 
-        return engine.run(model, x, y, steps, start, lambda adv, grad: adv + alpha * grad.sign(), project)
+        return engine.run(model, x, y, steps, start, move, project)
 
     return engine.per_size(attack_batch, noisy, clean, seed)

@@ -38,7 +38,7 @@ COLOR_EPS = 0.055
 @engine.declare()
 def denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS, steps: int = 5,
                   alpha: float | None = None, seed: int = 0, clip: bool = False,
-                  random_start: bool = True, restarts: int = 1):
+                  random_start: bool = True, restarts: int = 1, step: str = "sign"):
     """Adversarial noisy images for ``model`` (see the module docstring for the algorithm).
 
     Args:
@@ -51,6 +51,8 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS
         clip: clip x' to [0, 1] (only for noisy images that were themselves clipped).
         random_start: start from x + U[-eps, eps] (True, the paper) or from x.
         restarts: random starts per image; the worst sample for the model is kept.
+        step: "sign" (the paper's signed steps) or "l2" (normalized: alpha sqrt(m) g / ||g||_2,
+            ``engine.ascent_step``).
 
     The model is used in eval mode and left in the mode it had; no gradient is kept. Every
     argument is checked first (``companion.checks``; the images by ``engine.pair``): a finite eps
@@ -58,6 +60,7 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS
     """
     eps, steps, restarts = budget(eps, "eps"), count(steps, "steps"), count(restarts, "restarts", least=1)
     alpha = eps / max(steps, 1) if alpha is None else step_size(alpha, "alpha")
+    move = engine.ascent_step(step, alpha)
 
     def attack_batch(noisy, clean, seeds):
         x = as_batch(noisy, "noisy image").detach()
@@ -73,7 +76,7 @@ def denoising_pgd(model: torch.nn.Module, noisy, clean, *, eps: float = GRAY_EPS
                 return x + draw_per_image(x, restart_seeds, lambda rs, shape: rs.uniform(-eps, eps, size=shape)) \
                     if random_start else x.clone()
 
-            return engine.run(model, x, clean, steps, start, lambda adv, grad: adv + alpha * grad.sign(), project)
+            return engine.run(model, x, clean, steps, start, move, project)
 
         best = attempt(0)
         if restarts > 1:
