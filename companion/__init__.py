@@ -26,5 +26,14 @@ def _register_with_timm() -> None:
     register_with_timm()
 
 
+def __getattr__(name):
+    """``companion.audit(model, ...) -> Card``, imported on first use (``companion.audit``)."""
+    if name == "audit":
+        import importlib
+
+        return importlib.import_module(".audit", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 when_imported("torchvision", before=_patch_torchvision)  # first: timm imports torchvision
 when_imported("timm", after=_register_with_timm)

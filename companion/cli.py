@@ -1,4 +1,4 @@
-"""Command line: ``python -m companion reproduce | train | models | datasets``.
+"""Command line: ``python -m companion reproduce | train | audit | leaderboard | models | datasets``.
 
 A refusal is one line on stderr and exit code 2, as argparse does for a bad flag: argparse checks
 each flag's value (``_checked``), and ``main`` turns the errors the package raises for bad input
@@ -17,7 +17,8 @@ import sys
 from . import __version__, config
 from .checks import count, flat, noise_level, real
 
-DESCRIPTION = "Reproduce the papers' notebooks headless, train the zoo's models, list models and datasets."
+DESCRIPTION = ("Reproduce the papers' notebooks headless, train the zoo's models, audit a model's robustness, "
+               "list models and datasets.")
 
 
 def _user_error(err: Exception) -> bool:
@@ -113,6 +114,43 @@ def _train(args, argv) -> int:
     return 0
 
 
+def _sigmas(text: str) -> list:
+    """An argparse ``type``: ``--sigma``'s comma-separated noise levels (0-255, finite, > 0)."""
+    try:
+        return [noise_level(float(t), "sigma", positive=True) for t in text.split(",") if t.strip()]
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(flat(str(err))) from None
+
+
+def _audit(args, argv) -> int:
+    """Audit one model into a robustness card (``companion.audit``)."""
+    from . import io
+    from .audit.pipeline import audit
+
+    output = io.writable(args.output or f"outputs/audit/{args.target.replace(':', '_').replace('/', '_')}", "--output")
+    card = audit(args.target, weights=args.weights, sigma=args.sigma, dataset=args.dataset, channels=args.channels,
+                 budget=args.budget, scheduler=args.scheduler, workers=args.workers, device=args.device,
+                 threads=args.threads, output=output, command="python -m companion " + shlex.join(argv))
+    s = card.summary
+    print(f"{card.target['name']}: clean {s['clean_psnr']:.2f} dB, robust (linf) {s.get('robust_psnr_linf', float('nan')):.2f} "
+          f"dB, robust (l2) {s.get('robust_psnr_l2', float('nan')):.2f} dB at eps {s['budget']:g}, sigma {s['sigma']:g}; "
+          f"masking flags: {s['flags']}\ncard: {output / 'card.html'}")
+    return 0
+
+
+def _leaderboard(args, argv) -> int:
+    """Audit the zoo under one protocol and write the ranked table."""
+    from . import io
+    from .audit.leaderboard import leaderboard
+
+    output = io.writable(args.output or "outputs/leaderboard", "--output")
+    table = leaderboard(args.models, budget=args.budget, output=output, workers=args.workers, device=args.device,
+                        threads=args.threads)
+    print(table.to_string(index=False))
+    print(f"leaderboard: {output / 'leaderboard.md'}")
+    return 0
+
+
 def _models(args, argv) -> int:
     from .models import MODELS
 
@@ -193,6 +231,31 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--save-every", type=_checked(count, "of steps between saves", least=1),
                     help="save the training state every N steps (default 100; always at the end)")
     tr.set_defaults(func=_train)
+    au = sub.add_parser("audit", help="audit a model's robustness into a card (HTML + JSON + PNG)",
+                        description="Audit a zoo model (by name) or your own (pkg.module:factory returning an "
+                                    "nn.Module) with an attack ensemble and gradient-masking checks (docs/audit.md).")
+    au.add_argument("target", help="a zoo name (python -m companion models) or pkg.module:factory")
+    au.add_argument("--weights", help="a state_dict file for the factory's model (read with weights_only=True)")
+    au.add_argument("--sigma", type=_sigmas, help="noise levels, comma-separated (default: the budget's)")
+    au.add_argument("--dataset", help="test images (default: the budget's, set12)")
+    au.add_argument("--channels", type=int, choices=(1, 3), help="channels of a factory's model (default 1)")
+    au.add_argument("--budget", default="quick", choices=("quick", "standard"))
+    au.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) to run the grid on")
+    au.add_argument("--workers", type=_checked(count, "of workers", least=0),
+                    help="local worker processes (0: in this process; default: the cores, at most 4)")
+    au.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    au.add_argument("--threads", type=_checked(count, "of threads", least=1),
+                    help="torch threads per task (default: the cores shared among the local workers)")
+    au.add_argument("--output", help="folder of the card (default outputs/audit/<target>)")
+    au.set_defaults(func=_audit)
+    lb = sub.add_parser("leaderboard", help="audit the zoo under one protocol and rank it")
+    lb.add_argument("--models", default="all", help="all, or model names a,b")
+    lb.add_argument("--budget", default="quick", choices=("quick", "standard"))
+    lb.add_argument("--workers", type=_checked(count, "of workers", least=0))
+    lb.add_argument("--device", default="cpu")
+    lb.add_argument("--threads", type=_checked(count, "of threads", least=1), help="torch threads per task")
+    lb.add_argument("--output", help="folder of the table (default outputs/leaderboard)")
+    lb.set_defaults(func=_leaderboard)
     sub.add_parser("models", help="list the model zoo").set_defaults(func=_models)
     ds = sub.add_parser("datasets", help="list the datasets")
     ds.add_argument("--resolve", action="store_true", help="also say where each one is found")

@@ -1,12 +1,17 @@
 """Interactive explorers for people in JupyterLab. They compute nothing until a button is
-pressed, so a notebook that builds them stays inert when run headless."""
+pressed or a choice made, so a notebook that builds them stays inert when run headless."""
+
+import contextlib
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import pandas as pd
 from IPython.display import display
+from tqdm.auto import tqdm
 
 from . import metrics, models, noise
 from .attacks import denoising_pgd
+from .audit import audit
 from .evaluation import denoise
 from .plots import attack_panel
 
@@ -70,5 +75,43 @@ def circle_explorer(images, adv_set, loaded: dict, device="cpu"):
 
     run.on_click(on_run)
     box = W.VBox([W.HBox([pick_image, pick_model]), W.HBox([angle, run]), out])
+    display(box)
+    return box
+
+
+@contextlib.contextmanager
+def progress(desc: str, unit: str = "task"):
+    """A tqdm.auto bar (a widget in JupyterLab, text headless) as the ``progress(done, total)``
+    callback ``companion.audit`` takes."""
+    with tqdm(desc=desc, unit=unit) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
+
+
+def audit_picker(value: str | None = None, **audit_kwargs):
+    """A dropdown of every registered model: choosing one audits it (``companion.audit(name,
+    **audit_kwargs)``) and shows its summary, masking checks and figures. Nothing runs until the
+    choice changes, so a notebook that builds it stays inert when run headless."""
+    names = models.list_models()
+    pick = W.Dropdown(options=names, value=value if value in names else None, description="model")
+    out = W.Output()
+
+    def on_change(change):
+        if change["new"] is None:
+            return
+        with out:
+            out.clear_output(wait=True)
+            with progress(f"audit of {change['new']}") as bar:
+                card = audit(change["new"], progress=bar, **audit_kwargs)
+            display(pd.DataFrame([card.summary]), card.tables["masking"])
+            for fig in card.figures.values():
+                display(fig)
+                plt.close(fig)
+
+    pick.observe(on_change, names="value")
+    box = W.VBox([pick, out])
     display(box)
     return box

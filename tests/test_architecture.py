@@ -17,7 +17,7 @@ FLOORS = {
     3: {"attacks"},
     4: {"robustness", "similitude", "adversarial_sets"},
     5: {"train", "experiments"},
-    6: {"report", "plots", "widgets", "reproduce", "__main__", "cli"},
+    6: {"report", "plots", "widgets", "reproduce", "__main__", "cli", "audit"},
 }
 FLOOR = {name: floor for floor, names in FLOORS.items() for name in names}
 
