@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # this machine's pip config names local indexes that do not exist; drop its warnings about them
 QUIET_PIP := sed '/is ignored: it is neither a file nor a directory/d'
 
-.PHONY: install test reproduce benchmark docs docs-assets clean
+.PHONY: install test test-slow reproduce benchmark docs docs-assets clean
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,11 @@ $(VENV)/.installed: requirements.txt requirements-docs.txt constraints.txt pypro
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 
 test: install
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
+
+# the tests marked slow: each notebook in the quick profile on the benchmark sets, whole-set checks
+test-slow: install
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m slow $(PYTEST_ARGS)
 
 reproduce: install
 	$(PY) -m companion reproduce --profile $(PROFILE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(if $(OUTPUT),--output $(OUTPUT))

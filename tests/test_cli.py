@@ -26,7 +26,19 @@ def _shipped() -> dict:
     return {p.name: io.sha256_of(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def test_train_writes_a_checkpoint_and_its_model_card_outside_the_package(data_dir, tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def two_images(monkeypatch):
+    """The training set and the model card's test set cut to their first two images (``data.load``
+    with limit=2 unless a limit is asked): these tests check what the command writes, not how well
+    three steps train."""
+    from companion import data
+
+    load = data.load
+    monkeypatch.setattr(data, "load", lambda name, *args, **kwargs: load(name, *args, **{"limit": 2, **kwargs}))
+
+
+def test_train_writes_a_checkpoint_and_its_model_card_outside_the_package(data_dir, tmp_path, monkeypatch, capsys,
+                                                                           two_images):
     """No --out, no --state: both go under the project's outputs/ (here a temporary root), never
     into companion/checkpoints, whose files keep their bytes."""
     monkeypatch.setattr(config, "project_root", lambda: tmp_path)
@@ -49,7 +61,8 @@ def test_train_writes_a_checkpoint_and_its_model_card_outside_the_package(data_d
     assert _shipped() == before
 
 
-def test_fine_tuning_starts_from_the_official_weights_and_stores_float16(data_dir, weights_dir, tmp_path, capsys):
+def test_fine_tuning_starts_from_the_official_weights_and_stores_float16(data_dir, weights_dir, tmp_path, capsys,
+                                                                        two_images):
     code, _, err = _run(capsys, "train", "dncnn_s25_hat1", "--steps", "2", "--batch-size", "2", "--patch-size", "24",
                         "--out", str(tmp_path), "--state", str(tmp_path / "state.pt"))
     assert code == 0, err[-2000:]

@@ -151,6 +151,7 @@ def test_official_rddcnn_is_registered_and_pinned(weights_dir):
     assert weights.locate("rddcnn_s25") == weights_dir / entry.filename
 
 
+@pytest.mark.slow
 def test_official_rddcnn_scores_set12(data_dir, weights_dir):
     """The authors' sigma-25 RDDCNN on the whole Set12 (seed 0, image i seeded i): 30.48 dB, the
     figure measured on that file independently; our layer list, our deformable convolution and the offset order all agree."""

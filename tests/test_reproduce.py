@@ -147,6 +147,7 @@ def test_a_failed_rerun_takes_the_old_claims_out_of_the_summary(folder, tmp_path
     assert "| 00_quickstart | failed (earlier run): AssertionError" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_quickstart_runs_headless(data_dir, weights_dir, tmp_path):
     info = reproduce.run(profile="quick", device="cpu", only=["00"], output=tmp_path, progress=False)
     assert info["notebooks"]["00_quickstart"]["status"] == "done"
@@ -159,6 +160,7 @@ def test_quickstart_runs_headless(data_dir, weights_dir, tmp_path):
     assert "2 supported, 0 contradicted" in summary
 
 
+@pytest.mark.slow
 def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     """01, 02 and 03 in one run, so that they share the adversarial sets as in `make reproduce`."""
     info = reproduce.run(profile="quick", device="cpu", only=["01", "02", "03"], output=tmp_path, progress=False,
@@ -201,6 +203,7 @@ def test_attack_transfer_and_similitude_notebooks_run_in_the_quick_profile(data_
     assert len(results["figures"]) == 5 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
+@pytest.mark.slow
 def test_l2_variant_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     info = reproduce.run(profile="quick", device="cpu", only=["06"], output=tmp_path, progress=False,
                          parameters={"max_images": 2, "crop": 64, "transfer_models": "tables",
@@ -220,6 +223,7 @@ def test_l2_variant_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tm
     assert all((tmp_path / f).is_file() for f in results["figures"])
 
 
+@pytest.mark.slow
 def test_adversarial_training_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     from companion.train import ADVERSARIAL_MODES
 
@@ -249,6 +253,7 @@ def test_adversarial_training_notebook_runs_in_the_quick_profile(data_dir, weigh
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
+@pytest.mark.slow
 def test_bm3d_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     info = reproduce.run(profile="quick", device="cpu", only=["05"], output=tmp_path, progress=False, parameters={
         "max_images": 2, "crop": 48, "classical": ["bm3d", "tv"], "whitebox_targets": ["tv"], "whitebox_images": 1,
@@ -268,6 +273,7 @@ def test_bm3d_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path
     assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
 
 
+@pytest.mark.slow
 def test_noise2noise_dag_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     info = reproduce.run(profile="quick", device="cpu", only=["08"], output=tmp_path, progress=False, parameters={
         "n_crops": 3, "impulse_losses": ["n2n_impulse_l0", "n2n_impulse_l1"], "pgd_steps": 2, "digits_train": 300,
@@ -286,6 +292,7 @@ def test_noise2noise_dag_notebook_runs_in_the_quick_profile(data_dir, weights_di
     assert all((tmp_path / f).is_file() for f in results["figures"]) and len(results["figures"]) == 12
 
 
+@pytest.mark.slow
 def test_deblurring_notebook_runs_in_the_quick_profile(data_dir, weights_dir, tmp_path):
     info = reproduce.run(profile="quick", device="cpu", only=["07"], output=tmp_path, progress=False, parameters={
         "crop_size": 32, "n_bsd": 2, "eps_255": [4, 12], "steps_targeted": 3, "steps_untargeted": 3,
