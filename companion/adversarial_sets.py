@@ -96,7 +96,8 @@ def attack_fingerprint(attack) -> dict:
     return {"attack": f"{attack.__module__}.{attack.__qualname__}", "attack_source": _sha(source.encode())}
 
 
-def _key(params: dict) -> str:
+def content_key(params: dict) -> str:
+    """The cache key of a result that depends on ``params`` (plain data): a sha256 of their JSON."""
     return _sha(json.dumps(params, sort_keys=True, default=str).encode())[:20]
 
 
@@ -133,7 +134,7 @@ def adversarial_set(model: torch.nn.Module, images, sigma: float = 25, seed: int
               "images": images_fingerprint(images), "names": list(images.names), "sigma": float(sigma),
               "seed": int(seed), **attack_fingerprint(attack), "attack_params": attack_params}
     params = json.loads(json.dumps(params, default=str))
-    path = Path(cache_dir) / f"{source}-{_key(params)}.pt" if cache_dir is not None else None
+    path = Path(cache_dir) / f"{source}-{content_key(params)}.pt" if cache_dir is not None else None
     if path is not None and path.is_file():
         stored = _load(path, params, len(images))
         if stored is not None:

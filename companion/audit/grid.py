@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .. import config, metrics, noise
-from ..adversarial_sets import adversarial_set, attack_fingerprint, images_fingerprint
+from ..adversarial_sets import adversarial_set, attack_fingerprint, content_key, images_fingerprint
 from ..attacks import denoising_pgd
 from ..checks import count
 from ..data import ImageSet
@@ -200,7 +200,7 @@ def task_key(job: Job, task: Task, fingerprint: str) -> str:
              "code": code_fingerprint(), "attacks": attack_fingerprint(denoising_pgd),
              "protocol": job.protocol.as_dict(), "device": config.device(job.device).type, "threads": job.threads,
              "source": job.sources.get(task.sigma)}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return content_key(parts)
 
 
 class InProcess(concurrent.futures.Executor):
