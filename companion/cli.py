@@ -92,7 +92,7 @@ def _reproduce(args, argv) -> int:
         io.writable(args.output, "--output")
     only = [k for part in args.only for k in part.split(",") if k] if args.only else None
     info = run(args.profile, args.device, only, args.output, params, force=args.force, threads=args.threads,
-               speed=args.speed)
+               speed=args.speed, jobs=args.jobs)
     for name, state in info["notebooks"].items():
         print(f"{name:28s} {state['status']}" + (f"  ({state['elapsed_s']} s)" if state.get("elapsed_s") else ""))
     print(f"summary: {info['summary']['markdown']}\n         {info['summary']['html']}")
@@ -190,8 +190,10 @@ def parser() -> argparse.ArgumentParser:
                           "-p sigma=15 -p models '[\"dncnn_b\"]')")
     rep.add_argument("--force", action="store_true", help="rerun notebooks that already finished")
     rep.add_argument("--threads", type=_checked(count, "of threads", least=1),
-                     help="torch threads per notebook kernel (default: OMP_NUM_THREADS, else this machine's cores); "
-                          "on a shared machine 1 per process can be faster on small inputs")
+                     help="torch threads per notebook kernel (default: OMP_NUM_THREADS, else this machine's cores, "
+                          "shared among the --jobs); on a shared machine 1 per process can be faster on small inputs")
+    rep.add_argument("--jobs", "-j", type=_checked(count, "of jobs", least=1), default=1,
+                     help="notebooks run at once, each in its own kernel (default 1; the results do not depend on it)")
     rep.add_argument("--speed", type=_speed, metavar="OPTIONS",
                      help="how the models run, comma-separated: chunk=N, channels_last, compile, bf16, tf32, "
                           "cudnn_benchmark (default: COMPANION_SPEED, else float32 with every option off; all but "

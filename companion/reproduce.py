@@ -227,26 +227,65 @@ def _execute(papermill, nb: Path, params: dict, run_dir: Path, progress: bool) -
     return round(time.perf_counter() - t0, 1), None
 
 
+def after(notebook: Path) -> list:
+    """The notebooks ``notebook`` should run after when several run at once: the number prefixes in
+    its metadata's ``companion.after`` (those whose cached results it reads, e.g. 02 reads the
+    adversarial sets 01 makes; running both at once would make them twice). Ordering only: every
+    result is the same in any order."""
+    meta = json.loads(notebook.read_text()).get("metadata", {}).get("companion", {})
+    return [str(k).zfill(2) for k in meta.get("after", [])]
+
+
+def schedule(tasks: list, jobs: int, task, on_done=None) -> dict:
+    """Run ``task(nb)`` for the notebooks ``tasks`` (in order), at most ``jobs`` at once on threads
+    (each notebook runs in its own kernel process): a notebook starts when a lane is free and the
+    notebooks of ``after`` that are in ``tasks`` ended (done or failed), the first such in order.
+    Returns ``{stem: task's result}``; ``on_done(nb, result)`` is called as each ends."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    prefix = {nb: nb.stem.split("_")[0] for nb in tasks}
+    waits = {nb: set(after(nb)) & set(prefix.values()) for nb in tasks}
+    pending, running, ended, results = list(tasks), {}, set(), {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for nb in [nb for nb in pending if waits[nb] <= ended][:jobs - len(running)]:
+                pending.remove(nb)
+                running[pool.submit(task, nb)] = nb
+            if not running:  # the rest wait on a notebook that is not ahead of them
+                raise ParameterError(f"{[nb.stem for nb in pending]} wait on each other (metadata companion.after)")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                nb = running.pop(future)
+                ended.add(prefix[nb])
+                results[nb.stem] = future.result()
+                if on_done is not None:
+                    on_done(nb, results[nb.stem])
+    return results
+
+
 def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
         output: str | Path | None = None, parameters: dict | None = None, force: bool = False,
-        folder: Path | None = None, progress: bool = True, threads: int | None = None, speed=None) -> dict:
+        folder: Path | None = None, progress: bool = True, threads: int | None = None, speed=None,
+        jobs: int = 1) -> dict:
     """Run the selected notebooks; return ``{notebook: {'status', 'elapsed_s', ...}}``.
 
-    ``threads``: torch threads per kernel (default ``default_threads``; on a shared machine, 1
-    thread per process can be several times faster on small inputs: docs/performance.md).
-    ``speed``: how the models run (``evaluation.Speed`` or its text; default: ``COMPANION_SPEED``,
-    else float32 with every option off). Raises ParameterError before anything runs when a
-    parameter is unknown.
+    ``jobs``: notebooks run at once, each in its own kernel (``schedule``; the results do not depend
+    on it). ``threads``: torch threads per kernel (default: ``default_threads`` shared among the
+    ``jobs``; on a 2-core CPU two kernels of 1 thread finish the quick run sooner than one of 2:
+    docs/performance.md). ``speed``: how the models run (``evaluation.Speed`` or its text; default:
+    ``COMPANION_SPEED``, else float32 with every option off). Raises ParameterError before anything
+    runs when a parameter is unknown.
     """
     from .evaluation import current_speed
 
-    threads = default_threads() if threads is None else count(threads, "threads", least=1)
+    jobs = count(jobs, "jobs", least=1)
+    threads = max(1, default_threads() // jobs) if threads is None else count(threads, "threads", least=1)
     speed = str(current_speed(speed))
     with kernel_environment(threads, speed):
-        return _run(profile, device, only, output, parameters, force, folder, progress, threads, speed)
+        return _run(profile, device, only, output, parameters, force, folder, progress, threads, speed, jobs)
 
 
-def _run(profile, device, only, output, parameters, force, folder, progress, threads, speed) -> dict:
+def _run(profile, device, only, output, parameters, force, folder, progress, threads, speed, jobs) -> dict:
     import papermill
     from tqdm.auto import tqdm
 
@@ -270,43 +309,61 @@ def _run(profile, device, only, output, parameters, force, folder, progress, thr
     package = package_sha256()
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         [_kernel_path(run_dir)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
-    info = {"profile": profile, "device": device, "threads": threads, "speed": speed, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "notebooks": {}}
-    bar = tqdm(chosen, desc="notebooks", disable=not progress)
-    for nb in bar:
-        bar.set_postfix_str(nb.stem)
+    info = {"profile": profile, "device": device, "threads": threads, "jobs": jobs, "speed": speed,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "notebooks": {}}
+    todo = {}
+    for nb in chosen:
         chosen_params = {**preset.get(nb.stem.split("_")[0], {}), **extra}
         params = {"profile": profile, "device": device, "output_dir": str(run_dir),
                   **{k: v for k, v in chosen_params.items() if k in declared[nb]}}
         fingerprint = _fingerprint(nb, params, package, speed)
-        state_path = run_dir / f"{nb.stem}.state.json"
-        result_path = run_dir / f"{nb.stem}.json"
-        state = read_json(state_path, "reproduce's record of the notebook's last run")
-        reason = "--force" if force else rerun_reason(fingerprint, state, read_json(result_path, "its results"))
+        state = read_json(run_dir / f"{nb.stem}.state.json", "reproduce's record of the notebook's last run")
+        reason = "--force" if force else rerun_reason(fingerprint, state, read_json(run_dir / f"{nb.stem}.json",
+                                                                                    "its results"))
         if reason is None:
             info["notebooks"][nb.stem] = {"status": "done (resumed)", "elapsed_s": state.get("elapsed_s")}
-            continue
-        if progress and state is not None:
-            bar.write(f"{nb.stem}: running again ({reason})")
-        state_path.unlink(missing_ok=True)
-        previous = run_dir / f"{nb.stem}.previous.json"
-        if result_path.is_file():  # kept for the user, out of the summary: a failed rerun leaves no claims
-            os.replace(result_path, previous)
-        elapsed, error = _execute(papermill, nb, params, run_dir, progress)
-        failed_json = run_dir / f"{nb.stem}.failed.json"
-        if error is None:
-            entry = {"status": "done", "elapsed_s": elapsed}
-            previous.unlink(missing_ok=True)
-            failed_json.unlink(missing_ok=True)
         else:
-            entry = {"status": f"failed: {error}"}
-            if result_path.is_file():  # saved, then failed: not a result
-                os.replace(result_path, failed_json)
-        write_atomic(state_path, json.dumps({**fingerprint, **entry}, indent=1))
-        info["notebooks"][nb.stem] = {**entry, **({"rerun_because": reason} if state is not None else {})}
+            todo[nb] = (params, fingerprint, reason if state is not None else None)
+    bar = tqdm(total=len(chosen), initial=len(chosen) - len(todo), desc="notebooks", disable=not progress)
+    for nb, (_, _, reason) in todo.items():
+        if progress and reason is not None:
+            bar.write(f"{nb.stem}: running again ({reason})")
+
+    def task(nb):
+        bar.set_postfix_str(nb.stem)
+        return _run_one(papermill, nb, *todo[nb], run_dir, progress and jobs == 1)
+
+    ran = schedule(list(todo), jobs, task, on_done=lambda nb, entry: bar.update())
+    bar.close()
+    info["notebooks"].update({nb.stem: ran[nb.stem] for nb in todo})
+    info["notebooks"] = {nb.stem: info["notebooks"][nb.stem] for nb in chosen}
     info["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     write_atomic(run_dir / "run.json", json.dumps(info, indent=1))
     earlier = _earlier(run_dir, [nb.stem for nb in chosen])
     md, page = summarize(run_dir, {**info, "notebooks": {**earlier, **info["notebooks"]}})
     info["summary"] = {"markdown": str(md), "html": str(page)}
     return info
+
+
+def _run_one(papermill, nb: Path, params: dict, fingerprint: dict, reason: str | None, run_dir: Path,
+             progress: bool) -> dict:
+    """Run one notebook (``_execute``) and record how it ended; its entry in ``run``'s result
+    (``rerun_because``: ``reason``, when an earlier run was there)."""
+    state_path = run_dir / f"{nb.stem}.state.json"
+    result_path = run_dir / f"{nb.stem}.json"
+    state_path.unlink(missing_ok=True)
+    previous = run_dir / f"{nb.stem}.previous.json"
+    if result_path.is_file():  # kept for the user, out of the summary: a failed rerun leaves no claims
+        os.replace(result_path, previous)
+    elapsed, error = _execute(papermill, nb, params, run_dir, progress)
+    failed_json = run_dir / f"{nb.stem}.failed.json"
+    if error is None:
+        entry = {"status": "done", "elapsed_s": elapsed}
+        previous.unlink(missing_ok=True)
+        failed_json.unlink(missing_ok=True)
+    else:
+        entry = {"status": f"failed: {error}"}
+        if result_path.is_file():  # saved, then failed: not a result
+            os.replace(result_path, failed_json)
+    write_atomic(state_path, json.dumps({**fingerprint, **entry}, indent=1))
+    return {**entry, **({"rerun_because": reason} if reason is not None else {})}

@@ -14,8 +14,9 @@ notebook is already in that form.
 
 The normal form: code cells without outputs and execution count; a cell's metadata keeps its
 ``tags`` only (papermill finds the ``parameters`` cell by its tag); the notebook's metadata keeps
-``kernelspec`` (display_name, language, name) and ``language_info`` reduced to its ``name`` (the
-kernelspec's language where it is missing); the JSON as nbformat writes it (keys sorted, indent 1,
+``kernelspec`` (display_name, language, name), ``language_info`` reduced to its ``name`` (the
+kernelspec's language where it is missing) and ``companion`` (ours: ``after``, the notebooks whose
+cached results it reads, for ``companion.reproduce.schedule``); the JSON as nbformat writes it (keys sorted, indent 1,
 a final newline).
 """
 
@@ -39,6 +40,8 @@ def normalize(text: str) -> str:
     language = metadata.get("language_info", {}).get("name") or kept.get("kernelspec", {}).get("language")
     if language:
         kept["language_info"] = {"name": language}
+    if metadata.get("companion"):
+        kept["companion"] = metadata["companion"]
     nb["metadata"] = kept
     return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 

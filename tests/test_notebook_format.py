@@ -39,7 +39,7 @@ def test_every_committed_notebook_is_in_its_normal_form(path):
     text = path.read_text()
     assert normalizer.normalize(text) == text, f"{path.name}: run it through scripts/normalize_notebook.py"
     nb = json.loads(text)
-    assert set(nb["metadata"]) <= {"kernelspec", "language_info"}
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "companion"}
     assert all(set(c["metadata"]) <= {"tags"} for c in nb["cells"])
 
 

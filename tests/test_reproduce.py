@@ -336,3 +336,66 @@ def test_parse_value():
     assert reproduce.parse_value("15") == 15
     assert reproduce.parse_value('["dncnn_b"]') == ["dncnn_b"]
     assert reproduce.parse_value("dncnn_b") == "dncnn_b"
+
+
+def _after(path, *prefixes):
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["companion"] = {"after": list(prefixes)}
+    nbformat.write(nb, path)
+
+
+def test_schedule_runs_at_most_jobs_at_once_and_waits_for_what_a_notebook_reads(tmp_path):
+    import threading
+    import time
+
+    for name in ("00_a", "01_b", "02_c", "03_d", "04_e"):
+        _notebook(tmp_path / f"{name}.ipynb", "profile = 1", "pass")
+    _after(tmp_path / "02_c.ipynb", "01")
+    _after(tmp_path / "03_d.ipynb", "1", "09")  # 09 is not in the run: no wait
+    notebooks = reproduce.available(tmp_path)
+    assert reproduce.after(notebooks[3]) == ["01", "09"] and reproduce.after(notebooks[0]) == []
+    lock, running, events = threading.Lock(), set(), []
+
+    def task(nb):
+        with lock:
+            running.add(nb.stem)
+            events.append(("start", nb.stem, len(running)))
+        time.sleep(0.05 if nb.stem != "01_b" else 0.3)
+        with lock:
+            running.discard(nb.stem)
+            events.append(("end", nb.stem, len(running)))
+        return nb.stem.upper()
+
+    done = []
+    results = reproduce.schedule(notebooks, 2, task, on_done=lambda nb, r: done.append(r))
+    assert results == {nb.stem: nb.stem.upper() for nb in notebooks} and sorted(done) == sorted(results.values())
+    assert max(n for kind, _, n in events if kind == "start") == 2
+    order = [(kind, stem) for kind, stem, _ in events]
+    for waiting in ("02_c", "03_d"):
+        assert order.index(("end", "01_b")) < order.index(("start", waiting))
+    assert order.index(("start", "04_e")) < order.index(("start", "02_c"))  # a free lane takes the next ready one
+    events.clear()
+    reproduce.schedule(notebooks, 1, task)
+    assert [stem for kind, stem, _ in events if kind == "start"] == [nb.stem for nb in notebooks]
+
+    _after(tmp_path / "01_b.ipynb", "02")
+    with pytest.raises(reproduce.ParameterError, match="wait on each other"):
+        reproduce.schedule(notebooks, 2, task)
+
+
+def test_jobs_give_the_same_run_as_one_at_a_time(folder, tmp_path):
+    _notebook(folder / "03_tiny.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."\nvalue = 1',
+              WRITE.replace("NAME", "'03_tiny'"))
+    _after(folder / "03_tiny.ipynb", "01")
+    runs = {jobs: reproduce.run(folder=folder, output=tmp_path / f"j{jobs}", progress=False, jobs=jobs,
+                                parameters={"value": 5}) for jobs in (1, 2)}
+    statuses = {jobs: {k: v["status"] for k, v in info["notebooks"].items()} for jobs, info in runs.items()}
+    assert statuses[1] == statuses[2] and list(statuses[2]) == ["01_tiny", "02_broken", "03_tiny"]
+    assert statuses[2]["02_broken"].startswith("failed: RuntimeError")
+    for stem in ("01_tiny", "03_tiny"):
+        tables = [json.loads((tmp_path / f"j{jobs}" / f"{stem}.json").read_text())["tables"] for jobs in (1, 2)]
+        assert tables[0] == tables[1]
+    recorded = json.loads((tmp_path / "j2" / "run.json").read_text())
+    assert recorded["jobs"] == 2 and recorded["threads"] >= 1
+    with pytest.raises(ValueError, match="jobs"):
+        reproduce.run(folder=folder, jobs=0, progress=False)
