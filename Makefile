@@ -10,6 +10,7 @@ PROFILE ?= quick
 DEVICE ?= cpu
 ONLY ?=
 OUTPUT ?=
+JOBS ?=
 PYTEST_ARGS ?=
 # this machine's pip config names local indexes that do not exist; drop its warnings about them
 QUIET_PIP := sed '/is ignored: it is neither a file nor a directory/d'
@@ -41,7 +42,7 @@ test-slow: install
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m slow $(PYTEST_ARGS)
 
 reproduce: install
-	$(PY) -m companion reproduce --profile $(PROFILE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(if $(OUTPUT),--output $(OUTPUT))
+	$(PY) -m companion reproduce --profile $(PROFILE) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(if $(OUTPUT),--output $(OUTPUT)) $(if $(JOBS),--jobs $(JOBS))
 
 # The documentation site in site/: docs/ and the executed notebooks of a run (DOCS_RUN, by default
 # the run `make reproduce` writes with the same PROFILE and DEVICE). docs/site.md.

@@ -33,7 +33,7 @@ def main() -> None:
     device = config.device(args.device)
     print(f"denoising-PGD, T = {args.steps}, {device} ({torch.get_num_threads()} threads); images/s, median "
           f"(min-max) over {args.rounds} interleaved rounds; ratio: time / the limit's, round by round\n")
-    print("| model | crops | chunk found | one batch | one at a time | measured chunk | limit (T passes) "
+    print("| model | crops | chunk found (why the probe stopped) | one batch | one at a time | measured chunk | limit (T passes) "
           "| one batch / limit | measured / limit | speed-up over one batch |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.models:
@@ -43,6 +43,8 @@ def main() -> None:
             x = noise.gaussian(clean, 25)
             denoising_pgd(model, x, clean, steps=1)  # the probe, once per session
             chunk = evaluation.chunk_of(model, x, evaluation.Speed(), "attack", probe=None)
+            why = [m.reason for key, m in batching.measured(model).items() if key[0] == tuple(x.shape[1:])
+                   and key[2] == "attack"]
 
             def passes():
                 for lo, hi in batching.chunks(n, chunk):
@@ -53,7 +55,7 @@ def main() -> None:
             attack = {label: (lambda s=speed: denoising_pgd(model, x, clean, steps=args.steps, speed=s))
                       for label, speed in (("batch", f"chunk={n}"), ("single", "chunk=1"), ("measured", None))}
             t = measure({**attack, "limit": passes}, args.rounds, device)
-            print(f"| {name} | {n} x {size}px | {chunk} | {rate(t['batch'], n)} | {rate(t['single'], n)} | "
+            print(f"| {name} | {n} x {size}px | {chunk} ({'; '.join(why)}) | {rate(t['batch'], n)} | {rate(t['single'], n)} | "
                   f"{rate(t['measured'], n)} | {rate(t['limit'], n)} | {ratio(t['batch'], t['limit'])} | "
                   f"{ratio(t['measured'], t['limit'])} | {ratio(t['batch'], t['measured'])} |", flush=True)
 

@@ -32,6 +32,12 @@ MARGIN = 0.05
 """A doubled chunk is kept only when it costs at least this fraction less per image."""
 LARGEST = 1 << 12
 """The measurement stops growing the chunk here."""
+TIMED = 0.1
+"""Seconds of timed work a probe size gets: a run shorter than that is repeated (at most ``RUNS``
+times) and the fastest counts, so that a small, fast model is not judged on one run that the
+first use of a new batch size or another process slowed down; a longer run is timed once."""
+RUNS = 5
+"""At most this many timed runs of one probe size."""
 
 
 def by_size(images) -> list:
@@ -71,7 +77,8 @@ def chunk_size(model, key, n: int, probe, exact: bool = True, sync=None, clock=t
     ``probe(k)`` runs the work on k copies of one image and returns its result tensors (batch
     first). The probe times k = 1, 2, 4, ... (after one untimed run of one image, which warms up
     and gives the reference result), ``clock`` read after ``sync()`` on a device that queues work;
-    the doubling stops at the first size not ``MARGIN`` cheaper per image than the best so far,
+    a size's cost is its fastest run of those that fill ``TIMED`` seconds (at most ``RUNS``); the
+    doubling stops at the first size not ``MARGIN`` cheaper per image than the best so far,
     one that runs out of GPU memory, or, when ``exact``, one whose rows are not bit-identical to
     the one-image result (a convolution may pick another algorithm for another batch size): so a
     chunk gives the bits of one image at a time. A later call with more images than the probe
@@ -88,11 +95,7 @@ def _try(state: Measured, probe, exact: bool, sync, clock) -> None:
     if state.reference is None:
         state.reference = tuple(t.detach() for t in probe(1))
     try:
-        start = clock()
-        result = probe(size)
-        if sync is not None:
-            sync()
-        seconds = clock() - start
+        result, seconds = _timed(probe, size, sync, clock)
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
         return _settle(state, f"{size} images ran out of GPU memory")
@@ -105,6 +108,20 @@ def _try(state: Measured, probe, exact: bool, sync, clock) -> None:
     state.next = size * 2
     if state.next > LARGEST:
         _settle(state, f"the largest chunk, {LARGEST}")
+
+
+def _timed(probe, size: int, sync, clock) -> tuple:
+    """``(the first run's result, the fastest run's seconds)`` of ``probe(size)`` run until ``TIMED``
+    seconds are spent or ``RUNS`` runs made."""
+    result, times = None, []
+    while not times or (sum(times) < TIMED and len(times) < RUNS):
+        start = clock()
+        out = probe(size)
+        if sync is not None:
+            sync()
+        times.append(clock() - start)
+        result = out if result is None else result
+    return result, min(times)
 
 
 def _settle(state: Measured, reason: str) -> None:

@@ -192,8 +192,8 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--threads", type=_checked(count, "of threads", least=1),
                      help="torch threads per notebook kernel (default: OMP_NUM_THREADS, else this machine's cores, "
                           "shared among the --jobs); on a shared machine 1 per process can be faster on small inputs")
-    rep.add_argument("--jobs", "-j", type=_checked(count, "of jobs", least=1), default=1,
-                     help="notebooks run at once, each in its own kernel (default 1; the results do not depend on it)")
+    rep.add_argument("--jobs", "-j", type=_checked(count, "of jobs", least=1),
+                     help="notebooks run at once, each in its own kernel (default: 2 with 2 cores or more, else 1)")
     rep.add_argument("--speed", type=_speed, metavar="OPTIONS",
                      help="how the models run, comma-separated: chunk=N, channels_last, compile, bf16, tf32, "
                           "cudnn_benchmark (default: COMPANION_SPEED, else float32 with every option off; all but "

@@ -23,6 +23,10 @@ Threads and speed: the kernels inherit this process's environment, so ``threads`
 ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (torch's thread count) and ``speed`` as
 ``COMPANION_SPEED`` (``evaluation.Speed``), both restored when the run ends. A speed that changes
 numbers is part of a notebook's resume key; the thread count is not.
+
+Several at once: ``jobs`` notebooks run in their own kernels at the same time, each with ``threads``
+(by default the cores shared among them), a notebook after those whose cached results it reads
+(its metadata's ``companion.after``: ``schedule``).
 """
 
 import contextlib
@@ -120,6 +124,14 @@ def default_threads() -> int:
     if named.isdigit() and int(named) >= 1:
         return int(named)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    """Notebooks run at once when none are named: 2 where ``default_threads`` gives 2 or more, else 1.
+    Two kernels of half the threads each keep the cores busier than one (a kernel spends part of
+    its time in single-threaded Python): the quick run took 13 min 49 s so on an idle 2-core CPU
+    against 17 min 52 s one at a time (docs/performance.md)."""
+    return 2 if default_threads() >= 2 else 1
 
 
 @contextlib.contextmanager
@@ -266,19 +278,19 @@ def schedule(tasks: list, jobs: int, task, on_done=None) -> dict:
 def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
         output: str | Path | None = None, parameters: dict | None = None, force: bool = False,
         folder: Path | None = None, progress: bool = True, threads: int | None = None, speed=None,
-        jobs: int = 1) -> dict:
+        jobs: int | None = None) -> dict:
     """Run the selected notebooks; return ``{notebook: {'status', 'elapsed_s', ...}}``.
 
-    ``jobs``: notebooks run at once, each in its own kernel (``schedule``; the results do not depend
-    on it). ``threads``: torch threads per kernel (default: ``default_threads`` shared among the
-    ``jobs``; on a 2-core CPU two kernels of 1 thread finish the quick run sooner than one of 2:
-    docs/performance.md). ``speed``: how the models run (``evaluation.Speed`` or its text; default:
+    ``jobs``: notebooks run at once, each in its own kernel (``schedule``; default ``default_jobs``).
+    ``threads``: torch threads per kernel (default: ``default_threads`` shared among the ``jobs``).
+    A result depends on neither, except where a notebook trains a network: its float sums, and so
+    its training, depend on the thread count. ``speed``: how the models run (``evaluation.Speed`` or its text; default:
     ``COMPANION_SPEED``, else float32 with every option off). Raises ParameterError before anything
     runs when a parameter is unknown.
     """
     from .evaluation import current_speed
 
-    jobs = count(jobs, "jobs", least=1)
+    jobs = default_jobs() if jobs is None else count(jobs, "jobs", least=1)
     threads = max(1, default_threads() // jobs) if threads is None else count(threads, "threads", least=1)
     speed = str(current_speed(speed))
     with kernel_environment(threads, speed):

@@ -215,13 +215,19 @@ def transfer_summary(rows: list, margin: float = DEFAULT_MARGIN) -> pd.DataFrame
 def noise_type_rows(model: torch.nn.Module, images, sigma: float, seeds, budgets=(5, 7), **obsatk_params) -> list:
     """Yan et al. Table 1: the mean PSNR of ``model`` on ``images`` under Gaussian and uniform noise
     of level ``sigma`` and under OBSATK Atk-r for each r in ``budgets`` (the observation noisy at
-    sigma - r, then the attack), for every seed. One row per (seed, noise) with the mean PSNR."""
+    sigma - r, then the attack), for every seed. One row per (seed, noise) with the mean PSNR.
+
+    Every row's input lies in [0, 1]: the Gaussian and uniform observations are clipped as Yan et
+    al.'s data pipeline clips its noisy images (HanshuYAN/ObsAtk ``datasets/misc.py``), which is
+    also what OBSATK's default ``clip='step'`` does to its observation, so the rows compare like
+    with like (an unclipped Gaussian row beside clipped attack rows would credit the attack with the
+    clipping's effect)."""
     rows, device = [], model_device(model)
     clean = [img.to(device) for _, img in images]
     for seed in seeds:
         seeds_i = [seed + i for i in range(len(clean))]
-        inputs = {"Gaussian": [noise.gaussian(c, sigma, seed=s) for c, s in zip(clean, seeds_i)],
-                  "uniform": [noise.uniform(c, sigma, seed=s) for c, s in zip(clean, seeds_i)]}
+        inputs = {"Gaussian": [noise.gaussian(c, sigma, seed=s, clip=True) for c, s in zip(clean, seeds_i)],
+                  "uniform": [noise.uniform(c, sigma, seed=s, clip=True) for c, s in zip(clean, seeds_i)]}
         for r in budgets:
             observed = [noise.gaussian(c, observation_sigma(sigma, r), seed=s) for c, s in zip(clean, seeds_i)]
             inputs[f"Atk-{r:g}/255"] = obsatk(model, observed, clean, r=r, seed=seed, **obsatk_params)

@@ -69,13 +69,18 @@ def test_the_card_holds_every_field(card, data_dir):
     assert all(c["status"] in ("pass", "flag", "n/a") and c["evidence"] for c in card.masking)
     assert set(card.timing) == set(card.members) and all(v >= 0 for v in card.timing.values())
     assert card.versions["torch"] == torch.__version__ and card.command
+    assert card.images["dataset"] == "set12" and card.images["names"] == sorted({r["image"] for r in card.per_image})
+    assert card.images["source"] in ("user", "cache", "download", "fallback") and card.images["crop"] == 24
+    assert card.images["comparable"] == (card.images["source"] != "fallback")
 
 
 def test_the_card_round_trips_through_json_and_html(card, tmp_path):
     text = card.to_json()
     again = Card.from_json(text)
     assert again == card and again.to_json() == text
-    assert set(card.figures) == {"robust_psnr_linf", "robust_psnr_l2", "dmr"}
+    figures = card.figures
+    assert set(figures) == {"robust_psnr_linf", "robust_psnr_l2", "dmr"}
+    assert all(fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel() for fig in figures.values())
     page = card.to_html()
     assert page.count("data:image/png;base64,") == 3 and "<script" not in page and "http" not in page.split("<body>")[1]
     card.save(tmp_path)

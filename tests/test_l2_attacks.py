@@ -120,3 +120,8 @@ def test_noise_type_rows_follow_yan_table1(tiny):
     psnr = {(r["seed"], r["noise"]): r["psnr"] for r in rows}
     assert all(psnr[s, "Atk-7/255"] < psnr[s, "Atk-5/255"] < psnr[s, "Gaussian"] for s in (0, 1))
     assert rows == robustness.noise_type_rows(box(3), smooth_images(n=2), 25, seeds=[0, 1], budgets=(5, 7))
+    from companion.evaluation import denoised_psnr
+    clean = [img for _, img in smooth_images(n=2)]
+    for kind, draw in (("Gaussian", noise.gaussian), ("uniform", noise.uniform)):  # clipped, as the OBSATK rows
+        clipped = [draw(c, 25, seed=i, clip=True) for i, c in enumerate(clean)]
+        assert psnr[0, kind] == pytest.approx(float(np.mean(denoised_psnr(box(3), clipped, clean, batch_size=1))))

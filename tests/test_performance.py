@@ -19,10 +19,10 @@ from companion.models.base import NotDifferentiableError
 class FakeWork:
     """A probe whose k images cost ``per_image[k]`` seconds each on a fake clock, returning k
     copies of one result (or other bits from ``differs_at`` images on, or GPU memory running out
-    from ``oom_at``)."""
+    from ``oom_at``); the first run of each k costs ``cold`` seconds more (kernels set up)."""
 
-    def __init__(self, per_image, differs_at=None, oom_at=None):
-        self.per_image, self.differs_at, self.oom_at = per_image, differs_at, oom_at
+    def __init__(self, per_image, differs_at=None, oom_at=None, cold=0.0):
+        self.per_image, self.differs_at, self.oom_at, self.cold = per_image, differs_at, oom_at, cold
         self.now, self.sizes = 0.0, []
 
     def clock(self):
@@ -32,7 +32,7 @@ class FakeWork:
         self.sizes.append(k)
         if self.oom_at is not None and k >= self.oom_at:
             raise torch.cuda.OutOfMemoryError("fake")
-        self.now += self.per_image[k] * k
+        self.now += self.per_image[k] * k + (self.cold if k not in self.sizes[:-1] else 0.0)
         rows = torch.ones(k, 1, 2, 2)
         if self.differs_at is not None and k >= self.differs_at:
             rows[-1] += 1e-7
@@ -60,6 +60,16 @@ def test_a_probe_cut_short_by_a_small_group_goes_on_at_the_next_call():
     assert size == 2 and work.sizes == [1, 1, 2]
     assert batching.chunk_size(model, ("key",), 16, work, clock=work.clock) == 4 and work.sizes[3:] == [4, 8]
     assert batching.chunk_size(model, ("key",), 3, work) == 3  # never more than the images there are
+
+
+def test_a_fast_model_is_timed_warm_and_more_than_once():
+    # 10 ms per image alone, 8 ms in pairs, 7 ms in fours; a new batch size's first run costs 20 ms more
+    work = FakeWork({1: 0.010, 2: 0.008, 4: 0.007}, cold=0.020)
+    size, model = _size(work, 4)
+    assert size == 4, batching.measured(model)  # one cold run of 2 would cost 18 ms per image: 1 would stay
+    assert work.sizes == sorted(work.sizes) and all(1 < work.sizes.count(k) <= batching.RUNS + 1 for k in (1, 2, 4))
+    slow = FakeWork({1: 1.0, 2: 0.8})
+    assert _size(slow, 2)[0] == 2 and slow.sizes == [1, 1, 2]  # a run past TIMED is timed once
 
 
 def test_the_probe_keeps_only_sizes_with_the_bits_of_one_image_and_stops_at_gpu_memory():
@@ -235,12 +245,14 @@ def test_training_noise_is_drawn_where_the_batch_is_with_the_bits_of_the_cpu_gen
 def test_kernel_environment_names_the_threads_and_restores(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    assert reproduce.default_threads() == 3
+    assert reproduce.default_threads() == 3 and reproduce.default_jobs() == 2
     with reproduce.kernel_environment(1, "chunk=1"):
         seen = subprocess.run([sys.executable, "-c", "import os, torch; print(torch.get_num_threads(), "
                                "os.environ['COMPANION_SPEED'])"], capture_output=True, text=True, check=True)
     assert seen.stdout.split() == ["1", "chunk=1"]
     assert os.environ["OMP_NUM_THREADS"] == "3" and "MKL_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert reproduce.default_jobs() == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert reproduce.default_threads() == len(os.sched_getaffinity(0))
     with pytest.raises(ValueError, match="whole number threads >= 1"):
@@ -269,3 +281,7 @@ def test_reproduce_gives_its_kernels_the_threads_and_the_speed(tmp_path, monkeyp
     assert recorded["threads"] == 1 and recorded["speed"] == "chunk=2,channels_last"
     assert json.loads((out / "01_seen.state.json").read_text())["speed"] == "chunk=2,channels_last"
     assert os.environ["OMP_NUM_THREADS"] == "2" and evaluation.SPEED_ENV not in os.environ
+    shared = reproduce.run(folder=nbs, output=tmp_path / "shared", progress=False)  # 2 jobs share the 2 threads
+    assert json.loads((tmp_path / "shared" / "seen.json").read_text())["threads"] == 1
+    assert (shared["notebooks"]["01_seen"]["status"], json.loads((tmp_path / "shared" / "run.json").read_text())["jobs"]) \
+        == ("done", 2)

@@ -34,7 +34,9 @@ from . import ensemble
 @dataclass
 class Card:
     """An audit's results (module docstring). ``per_image``: one record per (sigma, norm, budget,
-    attack, image) with its PSNR and perturbation size; ``summary``: the headline numbers."""
+    attack, image) with its PSNR and perturbation size; ``summary``: the headline numbers;
+    ``images``: what the images were (dataset, where the files came from: ``data.ImageSet``'s
+    source, label and whether they compare with the paper's, names, crop)."""
 
     target: dict
     protocol: dict
@@ -50,6 +52,7 @@ class Card:
     command: str = ""
     versions: dict = field(default_factory=dict)
     grid: dict = field(default_factory=dict)
+    images: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ tables
     def rows(self) -> pd.DataFrame:
@@ -88,6 +91,7 @@ class Card:
                     title=f"{self.target['name']}: robust PSNR against the {norm} budget, sigma {sigma:g}")
         dmr = self.tables["dmr"]
         figs["dmr"] = plots.bar_chart(dmr, "attack", "dmr", "sigma", ylabel="DMR (dB, eq. 5)", zero_line=True,
+                                      xlabel="attack (at its budget) or ensemble (at the paper's budget)",
                                       title=f"{self.target['name']}: DMR per attack (closer to 0: more robust)",
                                       rotate=30)
         if self.radar:
@@ -111,7 +115,8 @@ class Card:
         pngs = self.pngs() if pngs is None else pngs
         parts = [f"<h1>Robustness card: {html.escape(self.target['name'])}</h1>",
                  f"<p>weights: {html.escape(str(self.target.get('weights')))}; protocol "
-                 f"<b>{html.escape(self.protocol['name'])}</b>; flags: {self.summary.get('flags', 0)}</p>",
+                 f"<b>{html.escape(self.protocol['name'])}</b>; images: {html.escape(self.images.get('label', '?'))}"
+                 f"; flags: {self.summary.get('flags', 0)}</p>",
                  "<h2>Summary</h2>", _html_table(pd.DataFrame([self.summary]))]
         for name, table in self.tables.items():
             parts += [f"<h2>{html.escape(name)}</h2>", _html_table(table)]

@@ -143,6 +143,8 @@ def audit(model, *, weights=None, sigma=None, dataset=None, channels=None, budge
     fingerprints = {s: model_fingerprint(target.bound(s, device)) for s in p.sigmas}
     outcome = grid.run(job, plan, fingerprints, workers, scheduler, progress)
     card = _card(target, p, probe, chosen, plan, outcome, imgs.names)
+    card.images = {"dataset": imgs.dataset, "source": imgs.source, "label": imgs.label,
+                   "comparable": imgs.comparable, "names": list(imgs.names), "crop": p.crop}
     if radar:
         card.radar = _radar(target, p, imgs, device, cache / "adversarial" if cache else None)
     card.leaderboard = place(card, cache)
