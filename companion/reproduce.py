@@ -282,7 +282,8 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
     """Run the selected notebooks; return ``{notebook: {'status', 'elapsed_s', ...}}``.
 
     ``jobs``: notebooks run at once, each in its own kernel (``schedule``; default ``default_jobs``).
-    ``threads``: torch threads per kernel (default: ``default_threads`` shared among the ``jobs``).
+    ``threads``: torch threads per kernel (default: ``default_threads`` shared among the kernels
+    that run at once: ``jobs``, or fewer when fewer notebooks are to run).
     A result depends on neither, except where a notebook trains a network: its float sums, and so
     its training, depend on the thread count. ``speed``: how the models run (``evaluation.Speed`` or its text; default:
     ``COMPANION_SPEED``, else float32 with every option off). Raises ParameterError before anything
@@ -291,10 +292,9 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
     from .evaluation import current_speed
 
     jobs = default_jobs() if jobs is None else count(jobs, "jobs", least=1)
-    threads = max(1, default_threads() // jobs) if threads is None else count(threads, "threads", least=1)
-    speed = str(current_speed(speed))
-    with kernel_environment(threads, speed):
-        return _run(profile, device, only, output, parameters, force, folder, progress, threads, speed, jobs)
+    threads = None if threads is None else count(threads, "threads", least=1)
+    return _run(profile, device, only, output, parameters, force, folder, progress, threads,
+                str(current_speed(speed)), jobs)
 
 
 def _run(profile, device, only, output, parameters, force, folder, progress, threads, speed, jobs) -> dict:
@@ -321,8 +321,8 @@ def _run(profile, device, only, output, parameters, force, folder, progress, thr
     package = package_sha256()
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         [_kernel_path(run_dir)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
-    info = {"profile": profile, "device": device, "threads": threads, "jobs": jobs, "speed": speed,
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "notebooks": {}}
+    info = {"profile": profile, "device": device, "speed": speed, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "notebooks": {}}
     todo = {}
     for nb in chosen:
         chosen_params = {**preset.get(nb.stem.split("_")[0], {}), **extra}
@@ -345,7 +345,11 @@ def _run(profile, device, only, output, parameters, force, folder, progress, thr
         bar.set_postfix_str(nb.stem)
         return _run_one(papermill, nb, *todo[nb], run_dir, progress and jobs == 1)
 
-    ran = schedule(list(todo), jobs, task, on_done=lambda nb, entry: bar.update())
+    jobs = min(jobs, max(1, len(todo)))
+    threads = threads or max(1, default_threads() // jobs)
+    info.update(jobs=jobs, threads=threads)
+    with kernel_environment(threads, speed):
+        ran = schedule(list(todo), jobs, task, on_done=lambda nb, entry: bar.update())
     bar.close()
     info["notebooks"].update({nb.stem: ran[nb.stem] for nb in todo})
     info["notebooks"] = {nb.stem: info["notebooks"][nb.stem] for nb in chosen}

@@ -281,7 +281,7 @@ def test_reproduce_gives_its_kernels_the_threads_and_the_speed(tmp_path, monkeyp
     assert recorded["threads"] == 1 and recorded["speed"] == "chunk=2,channels_last"
     assert json.loads((out / "01_seen.state.json").read_text())["speed"] == "chunk=2,channels_last"
     assert os.environ["OMP_NUM_THREADS"] == "2" and evaluation.SPEED_ENV not in os.environ
-    shared = reproduce.run(folder=nbs, output=tmp_path / "shared", progress=False)  # 2 jobs share the 2 threads
-    assert json.loads((tmp_path / "shared" / "seen.json").read_text())["threads"] == 1
-    assert (shared["notebooks"]["01_seen"]["status"], json.loads((tmp_path / "shared" / "run.json").read_text())["jobs"]) \
-        == ("done", 2)
+    alone = reproduce.run(folder=nbs, output=tmp_path / "alone", progress=False)  # 1 notebook: 1 job, both threads
+    assert json.loads((tmp_path / "alone" / "seen.json").read_text())["threads"] == 2
+    assert (alone["notebooks"]["01_seen"]["status"], json.loads((tmp_path / "alone" / "run.json").read_text())["jobs"]) \
+        == ("done", 1)
