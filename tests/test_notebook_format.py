@@ -61,13 +61,13 @@ def test_normal_form_is_stable_and_refuses_what_is_not_json():
 
 
 def test_git_shows_a_notebook_jupyterlab_rewrote_as_unchanged(tmp_path):
-    """The filter as the README enables it, in a scratch repository: JupyterLab's save leaves no
+    """The filter as docs/running.md enables it, in a scratch repository: JupyterLab's save leaves no
     diff and nothing to commit; a real edit still shows."""
     git = shutil.which("git")
     if git is None:
         pytest.skip("git is not installed")
-    command = re.search(r'git config filter\.notebook\.clean "([^"]+)"', (ROOT / "README.md").read_text())
-    assert command, "the README's JupyterLab section gives the one git config line"
+    command = re.search(r'git config filter\.notebook\.clean "([^"]+)"', (ROOT / "docs" / "running.md").read_text())
+    assert command, "docs/running.md gives the one git config line"
     assert "*.ipynb filter=notebook" in (ROOT / ".gitattributes").read_text().splitlines()
     (tmp_path / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "normalize_notebook.py", tmp_path / "scripts")
