@@ -82,9 +82,9 @@ def chunk_size(model, key, n: int, probe, exact: bool = True, sync=None, clock=t
     a size's cost is its fastest run of those that fill ``TIMED`` seconds (at most ``RUNS``); the
     doubling stops at the second size in a row not ``MARGIN`` cheaper per image than the best so
     far (CurvPnP-small at 96 px: 2 images cost 1.01x per image, where one batch of 4 is 1.29x
-    faster), one that runs out of GPU memory, or, when ``exact``, one whose rows are not bit-identical to
-    the one-image result (a convolution may pick another algorithm for another batch size): so a
-    chunk gives the bits of one image at a time. A later call with more images than the probe
+    faster), at one that runs out of GPU memory, or, when ``exact``, at one whose rows are not
+    bit-identical to the one-image result (a convolution may pick another algorithm for another
+    batch size): so a chunk gives the bits of one image at a time. A later call with more images than the probe
     reached goes on probing. Nothing of the probe's work enters a result, so which size the
     timings pick never changes one."""
     state = _MEASURED.setdefault(model, {}).setdefault(key, Measured())

@@ -129,7 +129,7 @@ def default_threads() -> int:
 def default_jobs() -> int:
     """Notebooks run at once when none are named: 2 where ``default_threads`` gives 2 or more, else 1.
     Two kernels of half the threads each keep the cores busier than one (a kernel spends part of
-    its time in single-threaded Python): the quick run took 13 min 49 s so on an idle 2-core CPU
+    its time in single-threaded Python): the quick run took 13 min 49 s on an idle 2-core CPU
     against 17 min 52 s one at a time (docs/performance.md)."""
     return 2 if default_threads() >= 2 else 1
 
@@ -283,9 +283,9 @@ def run(profile: str = "quick", device: str = "cpu", only: list | None = None,
 
     ``jobs``: notebooks run at once, each in its own kernel (``schedule``; default ``default_jobs``).
     ``threads``: torch threads per kernel (default: ``default_threads`` shared among the kernels
-    that run at once: ``jobs``, or fewer when fewer notebooks are to run).
-    A result depends on neither, except where a notebook trains a network: its float sums, and so
-    its training, depend on the thread count. ``speed``: how the models run (``evaluation.Speed`` or its text; default:
+    that run at once: ``jobs``, or fewer when fewer notebooks are to run). A result depends on
+    neither, except where a notebook trains a network: its float sums, and so its training, depend
+    on the thread count. ``speed``: how the models run (``evaluation.Speed`` or its text; default:
     ``COMPANION_SPEED``, else float32 with every option off). Raises ParameterError before anything
     runs when a parameter is unknown.
     """
