@@ -222,13 +222,41 @@ def _kernel_path(run_dir: Path) -> str:
     return str(run_dir / ".jupyter")
 
 
+def _ipc_kernel_manager():
+    """jupyter_client's kernel manager with the kernel on local IPC sockets instead of TCP ports on
+    localhost: nothing listens on the network, and the kernel does not print its warning about
+    unencrypted TCP for every notebook. Each kernel's sockets get their own path in Jupyter's
+    runtime folder (jupyter_client's default, 'kernel-ipc' in the working folder, is the same for
+    two kernels run at once); the manager removes them when the kernel ends. Windows has no IPC
+    sockets: there, the default manager."""
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    if os.name == "nt":
+        return AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        def _ip_default(self) -> str:
+            folder = Path(jupyter_runtime_dir())
+            folder.mkdir(parents=True, exist_ok=True)
+            return str(folder / f"companion-{uuid.uuid4().hex[:16]}")
+
+    return IPCKernelManager
+
+
 def _execute(papermill, nb: Path, params: dict, run_dir: Path, progress: bool) -> tuple:
     """Run notebook ``nb`` into ``run_dir``: ``(elapsed seconds, None)``, or ``(None, why it failed)``."""
     partial = run_dir / f".{nb.stem}.partial.ipynb"
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(str(nb), str(partial), parameters=params, kernel_name=KERNEL,
-                                   cwd=str(nb.parent), progress_bar=progress)
+                                   cwd=str(nb.parent), progress_bar=progress,
+                                   kernel_manager_class=_ipc_kernel_manager())
     except Exception as err:  # keep going: the summary reports the failure
         if partial.exists():
             os.replace(partial, run_dir / f"{nb.stem}.failed.ipynb")

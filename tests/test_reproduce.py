@@ -383,7 +383,7 @@ def test_schedule_runs_at_most_jobs_at_once_and_waits_for_what_a_notebook_reads(
         reproduce.schedule(notebooks, 2, task)
 
 
-def test_jobs_give_the_same_run_as_one_at_a_time(folder, tmp_path):
+def test_jobs_give_the_same_run_as_one_at_a_time(folder, tmp_path, capfd):
     _notebook(folder / "03_tiny.ipynb", 'profile = "quick"\ndevice = "cpu"\noutput_dir = "."\nvalue = 1',
               WRITE.replace("NAME", "'03_tiny'"))
     _after(folder / "03_tiny.ipynb", "01")
@@ -395,6 +395,7 @@ def test_jobs_give_the_same_run_as_one_at_a_time(folder, tmp_path):
     for stem in ("01_tiny", "03_tiny"):
         tables = [json.loads((tmp_path / f"j{jobs}" / f"{stem}.json").read_text())["tables"] for jobs in (1, 2)]
         assert tables[0] == tables[1]
+    assert "over TCP" not in capfd.readouterr().err  # the kernels listen on IPC sockets, each its own
     recorded = json.loads((tmp_path / "j2" / "run.json").read_text())
     assert recorded["jobs"] == 2 and recorded["threads"] == max(1, reproduce.default_threads() // 2)
     with pytest.raises(ValueError, match="jobs"):
