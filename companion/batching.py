@@ -53,14 +53,12 @@ def by_size(images) -> list:
 @dataclass
 class Measured:
     """What the probe of one (model, key) found so far: the ``best`` chunk size and its cost per
-    image in seconds, the ``next`` size to try (None: settled on ``best``), why it settled, and
-    ``missed``: why the last size tried did not pay, when it did not."""
+    image in seconds, the ``next`` size to try (None: settled on ``best``), and why it settled."""
 
     best: int = 1
     cost: float = math.inf
     next: int | None = 1
     reason: str = ""
-    missed: str = ""
     reference: tuple | None = field(default=None, repr=False)  # the probe's one-image result, until settled
 
 
@@ -80,11 +78,10 @@ def chunk_size(model, key, n: int, probe, exact: bool = True, sync=None, clock=t
     first). The probe times k = 1, 2, 4, ... (after one untimed run of one image, which warms up
     and gives the reference result), ``clock`` read after ``sync()`` on a device that queues work;
     a size's cost is its fastest run of those that fill ``TIMED`` seconds (at most ``RUNS``); the
-    doubling stops at the second size in a row not ``MARGIN`` cheaper per image than the best so
-    far (CurvPnP-small at 96 px: 2 images cost 1.01x per image, where one batch of 4 is 1.29x
-    faster), at one that runs out of GPU memory, or, when ``exact``, at one whose rows are not
-    bit-identical to the one-image result (a convolution may pick another algorithm for another
-    batch size): so a chunk gives the bits of one image at a time. A later call with more images than the probe
+    doubling stops at the first size not ``MARGIN`` cheaper per image than the best so far, at one
+    that runs out of GPU memory, or, when ``exact``, at one whose rows are not bit-identical to the
+    one-image result (a convolution may pick another algorithm for another batch size): so a chunk
+    gives the bits of one image at a time. A later call with more images than the probe
     reached goes on probing. Nothing of the probe's work enters a result, so which size the
     timings pick never changes one."""
     state = _MEASURED.setdefault(model, {}).setdefault(key, Measured())
@@ -106,12 +103,8 @@ def _try(state: Measured, probe, exact: bool, sync, clock) -> None:
         return _settle(state, f"{size} images give other bits than one at a time")
     cost = seconds / size
     if cost >= state.cost * (1 - MARGIN):
-        why = f"{size} images cost {cost / state.cost:.2f}x per image"
-        if state.missed or size * 2 > LARGEST:
-            return _settle(state, f"{state.missed}, {why}" if state.missed else why)
-        state.missed, state.next = why, size * 2  # one size more: a gain can appear a doubling later
-        return None
-    state.best, state.cost, state.missed = size, cost, ""
+        return _settle(state, f"{size} images cost {cost / state.cost:.2f}x per image")
+    state.best, state.cost = size, cost
     state.next = size * 2
     if state.next > LARGEST:
         _settle(state, f"the largest chunk, {LARGEST}")
